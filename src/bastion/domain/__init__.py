@@ -1,0 +1,35 @@
+"""Pure domain types: Decimal money, markets and their rounding, orders and fills. No I/O."""
+
+from bastion.domain.market import Market, Side
+from bastion.domain.money import Money, Price, Qty, to_decimal
+from bastion.domain.order import (
+    Fill,
+    Order,
+    OrderAccepted,
+    OrderCancelled,
+    OrderEvent,
+    OrderExpired,
+    OrderFilled,
+    OrderRejected,
+    OrderStatus,
+    OrderType,
+)
+
+__all__ = [
+    "Fill",
+    "Market",
+    "Money",
+    "Order",
+    "OrderAccepted",
+    "OrderCancelled",
+    "OrderEvent",
+    "OrderExpired",
+    "OrderFilled",
+    "OrderRejected",
+    "OrderStatus",
+    "OrderType",
+    "Price",
+    "Qty",
+    "Side",
+    "to_decimal",
+]

@@ -1,0 +1,183 @@
+"""Bastion's exception tree, in one place.
+
+Every error Bastion raises on purpose derives from :class:`BastionError`. Errors from
+ccxt are translated into this tree at the exchange adapter (``bastion.exchanges.ccxt.errors``),
+so nothing above the adapter ever catches a ccxt class.
+
+::
+
+    BastionError
+    ├── ValidationError              bad input: says what was given and what was expected
+    │   ├── MarketRuleError          a price/amount/notional breaks the market's rules
+    │   └── ConfigError              a configuration file or option is wrong
+    ├── OrderStateError              an order event that its state machine does not allow
+    │   └── DuplicateFillError       a fill whose trade id was already applied
+    ├── StorageError                 the database cannot be opened or migrated
+    └── ExchangeError                anything that went wrong talking to an exchange
+        ├── AuthenticationFailed     key unknown, signature wrong (exchange said so)
+        ├── PermissionRefused        the key may not do this
+        ├── TimestampRejected        request timestamp outside the exchange's window
+        ├── BadSymbol                the exchange does not list this market
+        ├── OrderRejected            the exchange refused the order
+        │   ├── InsufficientFunds    not enough free balance
+        │   ├── FilterViolation      price / lot size / notional filter broken
+        │   └── DuplicateOrder       the client order id is already in use
+        ├── OrderNotFound            no such order on the exchange
+        └── ExchangeUnavailable      transient: retry later with the same client order id
+            ├── RateLimited          HTTP 429/418; ``retry_after`` seconds when the exchange said
+            ├── NetworkTimeout       no answer in time: the request may or may not have landed
+            └── ExchangeDown         5xx or maintenance
+
+Messages never contain secrets: exchange responses are passed through
+:func:`bastion.errors.scrub` before they are put into an exception.
+"""
+
+from __future__ import annotations
+
+import re
+
+__all__ = [
+    "AuthenticationFailed",
+    "BadSymbol",
+    "BastionError",
+    "ConfigError",
+    "DuplicateFillError",
+    "DuplicateOrder",
+    "ExchangeDown",
+    "ExchangeError",
+    "ExchangeUnavailable",
+    "FilterViolation",
+    "InsufficientFunds",
+    "MarketRuleError",
+    "NetworkTimeout",
+    "OrderNotFound",
+    "OrderRejected",
+    "OrderStateError",
+    "PermissionRefused",
+    "RateLimited",
+    "StorageError",
+    "TimestampRejected",
+    "ValidationError",
+    "scrub",
+]
+
+
+class BastionError(Exception):
+    """Base of every error Bastion raises on purpose."""
+
+
+class ValidationError(BastionError, ValueError):
+    """Input that is not what was expected; the message names both."""
+
+
+class MarketRuleError(ValidationError):
+    """A price, amount or notional that breaks a market's tick, lot or limit rules."""
+
+    def __init__(self, message: str, *, rule: str, symbol: str) -> None:
+        super().__init__(message)
+        self.rule = rule
+        self.symbol = symbol
+
+
+class ConfigError(ValidationError):
+    """A configuration file, option or environment setting is wrong."""
+
+
+class OrderStateError(BastionError):
+    """An event that the order's state machine does not allow in its current state."""
+
+
+class DuplicateFillError(OrderStateError):
+    """A fill whose trade id has already been applied to the order."""
+
+
+class StorageError(BastionError):
+    """The database cannot be opened, migrated or written."""
+
+
+class ExchangeError(BastionError):
+    """Something went wrong talking to an exchange."""
+
+    def __init__(self, message: str, *, exchange: str | None = None, code: str | None = None) -> None:
+        super().__init__(message)
+        self.exchange = exchange
+        self.code = code
+
+
+class AuthenticationFailed(ExchangeError):
+    """The exchange rejected the key or the signature."""
+
+
+class PermissionRefused(ExchangeError):
+    """The key is valid but may not do this."""
+
+
+class TimestampRejected(ExchangeError):
+    """The request's timestamp was outside the exchange's receive window."""
+
+
+class BadSymbol(ExchangeError):
+    """The exchange does not list the market."""
+
+
+class OrderRejected(ExchangeError):
+    """The exchange refused the order."""
+
+
+class InsufficientFunds(OrderRejected):
+    """Not enough free balance for the order."""
+
+
+class FilterViolation(OrderRejected):
+    """The order broke one of the market's filters (price, lot size, notional)."""
+
+
+class DuplicateOrder(OrderRejected):
+    """The client order id is already used by an open order."""
+
+
+class OrderNotFound(ExchangeError):
+    """The exchange knows no such order."""
+
+
+class ExchangeUnavailable(ExchangeError):
+    """A transient failure: retry later, with the same client order id."""
+
+
+class RateLimited(ExchangeUnavailable):
+    """The exchange is rate limiting us (HTTP 429/418)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        exchange: str | None = None,
+        code: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message, exchange=exchange, code=code)
+        self.retry_after = retry_after
+
+
+class NetworkTimeout(ExchangeUnavailable):
+    """No answer in time: the request may or may not have reached the exchange."""
+
+
+class ExchangeDown(ExchangeUnavailable):
+    """The exchange answered 5xx or is in maintenance."""
+
+
+_SECRET_PATTERNS = [
+    re.compile(r"(signature=)[0-9a-fA-F]+"),
+    re.compile(r"((?:api[-_]?key|secret|passphrase|password|X-MBX-APIKEY)[\"']?\s*[:=]\s*[\"']?)[^\"'&\s,}]+", re.I),
+]
+
+
+def scrub(text: str, *secrets: str | None) -> str:
+    """Return ``text`` with signatures, key-like fields and the given secrets masked."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "****")
+    for pattern in _SECRET_PATTERNS:
+        text = pattern.sub(r"\1****", text)
+    return text

@@ -1,0 +1,110 @@
+"""Build ccxt clients: one factory for every ccxt exchange and for the local simulator."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+import ccxt
+import ccxt.async_support as ccxt_async
+
+from bastion.errors import ValidationError
+from bastion.exchanges.credentials import ApiCredentials
+
+__all__ = ["SIMULATOR_ID", "create_client", "simulator_urls"]
+
+#: Exchange id that selects the local Binance-compatible simulator.
+SIMULATOR_ID = "simulator"
+
+_LOOPBACK = ("127.", "localhost", "[::1]", "::1")
+
+
+def simulator_urls(api_urls: dict[str, Any], base_url: str) -> dict[str, Any]:
+    """Return ccxt ``urls['api']`` with every entry's scheme and host replaced by ``base_url``.
+
+    The path of each entry is kept (``/api/v3``, ``/sapi/v1``, ...), so the simulator serves
+    Binance's own paths.
+    """
+    base = base_url.rstrip("/")
+    rewritten: dict[str, Any] = {}
+    for name, url in api_urls.items():
+        if isinstance(url, str):
+            rewritten[name] = base + urlsplit(url).path
+        elif isinstance(url, dict):
+            rewritten[name] = simulator_urls(url, base_url)
+        else:
+            rewritten[name] = url
+    return rewritten
+
+
+def create_client(
+    exchange_id: str,
+    *,
+    asynchronous: bool = False,
+    credentials: ApiCredentials | None = None,
+    url: str | None = None,
+    timeout_ms: int = 10_000,
+    options: dict[str, Any] | None = None,
+) -> Any:
+    """Create a ccxt client (sync or async) for ``exchange_id``.
+
+    Parameters
+    ----------
+    exchange_id
+        A ccxt exchange id such as ``"binance"`` or ``"kucoin"``, or ``"simulator"`` for the
+        local Binance-compatible simulator (which then needs ``url``).
+    asynchronous
+        Return a ``ccxt.async_support`` client instead of a sync one.
+    credentials
+        API key and secret for private calls; None for public market data only.
+    url
+        Base URL of the simulator, such as ``http://127.0.0.1:8765``.
+    timeout_ms
+        Request timeout in milliseconds.
+    options
+        Extra ccxt ``options`` merged over Bastion's defaults.
+
+    Raises
+    ------
+    ValidationError
+        Unknown exchange id, or a simulator without a loopback URL.
+    """
+    module = ccxt_async if asynchronous else ccxt
+    simulator = exchange_id == SIMULATOR_ID
+    ccxt_id = "binance" if simulator else exchange_id
+    if ccxt_id not in ccxt.exchanges:
+        raise ValidationError(
+            f"unknown exchange id {exchange_id!r}: expected 'simulator' or a ccxt exchange id such as "
+            f"'binance', 'kucoin', 'okx'"
+        )
+    config: dict[str, Any] = {"timeout": timeout_ms, "enableRateLimit": True, "options": {}}
+    if credentials is not None:
+        config["apiKey"] = credentials.api_key
+        config["secret"] = credentials.secret
+        if credentials.password is not None:
+            config["password"] = credentials.password
+    if simulator:
+        if not url:
+            raise ValidationError("the simulator needs its URL, such as http://127.0.0.1:8765")
+        host = urlsplit(url).hostname or ""
+        if not host.startswith(_LOOPBACK) and host not in ("localhost", "::1"):
+            raise ValidationError(f"the simulator URL must be on loopback (127.0.0.1), got {url!r}")
+        config["enableRateLimit"] = False
+        config["options"].update(
+            {
+                "fetchMarkets": {"types": ["spot"]},
+                "fetchCurrencies": False,
+                "fetchMargins": False,
+                "warnOnFetchOpenOrdersWithoutSymbol": False,
+                "adjustForTimeDifference": False,
+                "defaultType": "spot",
+            }
+        )
+    elif url:
+        raise ValidationError("a URL override is only for the simulator; live exchanges use ccxt's own URLs")
+    if options:
+        config["options"].update(options)
+    client = getattr(module, ccxt_id)(config)
+    if simulator:
+        client.urls["api"] = simulator_urls(client.urls["api"], url)
+    return client
