@@ -26,7 +26,7 @@ def to_decimal(value: object, *, what: str = "value") -> Decimal:
     what
         Its name, used in the error message.
     """
-    if isinstance(value, bool) or isinstance(value, float):
+    if isinstance(value, (bool, float)):
         raise ValidationError(
             f"{what} must be a decimal string, int or Decimal, got float/bool {value!r}; "
             f"pass it as a string such as '{value}'"

@@ -1,0 +1,320 @@
+"""ccxt adapters implementing the exchange port, blocking and asyncio.
+
+Both classes build their requests and parse their answers through the same helpers in
+``_Base``; they differ only in whether they ``await`` the ccxt call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+import ccxt
+
+from bastion.domain import Market, OrderType, Side
+from bastion.errors import BadSymbol, ExchangeError, MarketRuleError, ValidationError
+from bastion.exchanges.ccxt.errors import translate
+from bastion.exchanges.ccxt.factory import create_client
+from bastion.exchanges.ccxt.parse import (
+    parse_api_restrictions,
+    parse_balance,
+    parse_candle,
+    parse_order,
+    parse_order_book,
+    parse_ticker,
+    parse_trade,
+)
+from bastion.exchanges.credentials import ApiCredentials
+from bastion.exchanges.port import ApiRestrictions, Balance, Candle, OrderBook, OrderSnapshot, Ticker, Trade
+
+__all__ = ["AsyncCcxtExchange", "CcxtExchange"]
+
+
+class _Base:
+    exchange_id: str
+    client: Any
+    _markets: dict[str, Market]
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.exchange_id})"
+
+    def market(self, symbol: str) -> Market:
+        """Return the loaded market for ``symbol``; call ``load_markets`` first."""
+        try:
+            return self._markets[symbol]
+        except KeyError:
+            if not self._markets:
+                raise ExchangeError(f"{self.exchange_id}: markets are not loaded; call load_markets() first") from None
+            raise BadSymbol(
+                f"{self.exchange_id} does not list {symbol!r}; it lists {len(self._markets)} markets "
+                f"such as {', '.join(sorted(self._markets)[:5])}",
+                exchange=self.exchange_id,
+            ) from None
+
+    def _store_markets(self, raw: dict[str, Any]) -> dict[str, Market]:
+        self._markets = {
+            symbol: Market.from_ccxt(m) for symbol, m in raw.items() if m.get("spot") and m.get("active") is not False
+        }
+        return dict(self._markets)
+
+    def _order_args(
+        self,
+        symbol: str,
+        side: Side,
+        type: OrderType | str,
+        amount: Decimal | None,
+        price: Decimal | None,
+        client_order_id: str,
+        quote_amount: Decimal | None,
+    ) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        """Validate an order against the market's rules and return ccxt create_order arguments."""
+        order_type = OrderType(type)
+        if side not in ("buy", "sell"):
+            raise ValidationError(f"side must be 'buy' or 'sell', got {side!r}")
+        if not client_order_id:
+            raise ValidationError("every order needs a client order id (it makes retries idempotent)")
+        market = self.market(symbol)
+        params: dict[str, Any] = {"clientOrderId": client_order_id}
+        if order_type is OrderType.LIMIT:
+            if amount is None or price is None:
+                raise ValidationError(f"a limit order needs amount and price, got amount={amount} price={price}")
+            market.check_order(price, amount)
+            return (symbol, "limit", side, str(amount), str(price)), params
+        if quote_amount is not None:
+            if amount is not None:
+                raise ValidationError("give a market order either amount or quote_amount, not both")
+            if quote_amount <= 0:
+                raise ValidationError(f"quote_amount must be positive, got {quote_amount}")
+            if market.min_notional is not None and quote_amount < market.min_notional:
+                raise MarketRuleError(
+                    f"{symbol}: order value {quote_amount} {market.quote} is below the minimum notional "
+                    f"{market.min_notional} {market.quote}",
+                    rule="min_notional",
+                    symbol=symbol,
+                )
+            params["cost"] = str(quote_amount)
+            return (symbol, "market", side, None, None), params
+        if amount is None:
+            raise ValidationError("a market order needs amount (base) or quote_amount")
+        market.check_amount(amount)
+        return (symbol, "market", side, str(amount), None), params
+
+    @staticmethod
+    def _id_args(exchange_order_id: str | None, client_order_id: str | None) -> tuple[str | None, dict[str, Any]]:
+        if exchange_order_id is None and client_order_id is None:
+            raise ValidationError("give exchange_order_id or client_order_id to find an order")
+        if exchange_order_id is not None:
+            return exchange_order_id, {}
+        return None, {"origClientOrderId": client_order_id, "clientOrderId": client_order_id}
+
+    @staticmethod
+    def _restrictions_method(client: Any) -> Callable[..., Any]:
+        method = getattr(client, "sapi_get_account_apirestrictions", None)
+        if method is None:
+            raise ExchangeError(f"{client.id}: reading API key permissions is not implemented for this exchange yet")
+        return method
+
+    @staticmethod
+    def _parse_trades(raw: list[dict[str, Any]]) -> list[Trade]:
+        return [parse_trade(t) for t in raw]
+
+
+class CcxtExchange(_Base):
+    """Blocking exchange port over a sync ccxt client.
+
+    Parameters
+    ----------
+    exchange_id
+        ccxt exchange id, or ``"simulator"`` with ``url``.
+    credentials
+        API key and secret, or None for public data only.
+    url
+        Simulator base URL.
+    client
+        An already-built ccxt client to wrap instead (for tests of other exchanges).
+    """
+
+    def __init__(
+        self,
+        exchange_id: str,
+        *,
+        credentials: ApiCredentials | None = None,
+        url: str | None = None,
+        client: Any | None = None,
+        timeout_ms: int = 10_000,
+    ) -> None:
+        self.exchange_id = exchange_id
+        self.client = client or create_client(exchange_id, credentials=credentials, url=url, timeout_ms=timeout_ms)
+        self._markets = {}
+
+    def _call(self, method: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(*args, **kwargs)
+        except ccxt.BaseError as exc:
+            raise translate(exc, self.client) from None
+
+    def load_markets(self, *, reload: bool = False) -> dict[str, Market]:
+        """Load (or reload) the exchange's spot markets."""
+        return self._store_markets(self._call(self.client.load_markets, reload))
+
+    def fetch_ohlcv(
+        self, symbol: str, timeframe: str, *, since_ms: int | None = None, limit: int | None = None
+    ) -> list[Candle]:
+        """Return candles, oldest first."""
+        return [parse_candle(r) for r in self._call(self.client.fetch_ohlcv, symbol, timeframe, since_ms, limit)]
+
+    def fetch_ticker(self, symbol: str) -> Ticker:
+        """Return the market's ticker."""
+        return parse_ticker(self._call(self.client.fetch_ticker, symbol))
+
+    def fetch_order_book(self, symbol: str, *, limit: int | None = None) -> OrderBook:
+        """Return the order book."""
+        return parse_order_book(symbol, self._call(self.client.fetch_order_book, symbol, limit))
+
+    def fetch_balance(self) -> dict[str, Balance]:
+        """Return non-zero balances by currency."""
+        return parse_balance(self._call(self.client.fetch_balance))
+
+    def create_order(
+        self,
+        symbol: str,
+        side: Side,
+        type: OrderType | str,
+        amount: Decimal | None,
+        price: Decimal | None = None,
+        *,
+        client_order_id: str,
+        quote_amount: Decimal | None = None,
+    ) -> OrderSnapshot:
+        """Check the order against the market's rules, then place it."""
+        args, params = self._order_args(symbol, side, type, amount, price, client_order_id, quote_amount)
+        return parse_order(self._call(self.client.create_order, *args, params))
+
+    def fetch_order(
+        self, symbol: str, *, exchange_order_id: str | None = None, client_order_id: str | None = None
+    ) -> OrderSnapshot:
+        """Return one order by exchange id or client order id."""
+        oid, params = self._id_args(exchange_order_id, client_order_id)
+        return parse_order(self._call(self.client.fetch_order, oid, symbol, params))
+
+    def cancel_order(
+        self, symbol: str, *, exchange_order_id: str | None = None, client_order_id: str | None = None
+    ) -> OrderSnapshot:
+        """Cancel one order; return it as the exchange reports it after the cancel."""
+        oid, params = self._id_args(exchange_order_id, client_order_id)
+        return parse_order(self._call(self.client.cancel_order, oid, symbol, params))
+
+    def fetch_open_orders(self, symbol: str | None = None) -> list[OrderSnapshot]:
+        """Return open orders, of one market or all."""
+        return [parse_order(o) for o in self._call(self.client.fetch_open_orders, symbol)]
+
+    def fetch_my_trades(self, symbol: str, *, since_ms: int | None = None, limit: int | None = None) -> list[Trade]:
+        """Return our own trades in a market."""
+        return self._parse_trades(self._call(self.client.fetch_my_trades, symbol, since_ms, limit))
+
+    def fetch_api_restrictions(self) -> ApiRestrictions:
+        """Return what the API key may do."""
+        return parse_api_restrictions(self._call(self._restrictions_method(self.client)))
+
+    def close(self) -> None:
+        """Release the client's HTTP session."""
+        session = getattr(self.client, "session", None)
+        if session is not None:
+            session.close()
+
+
+class AsyncCcxtExchange(_Base):
+    """Asyncio exchange port over an async ccxt client; same parameters as :class:`CcxtExchange`."""
+
+    def __init__(
+        self,
+        exchange_id: str,
+        *,
+        credentials: ApiCredentials | None = None,
+        url: str | None = None,
+        client: Any | None = None,
+        timeout_ms: int = 10_000,
+    ) -> None:
+        self.exchange_id = exchange_id
+        self.client = client or create_client(
+            exchange_id, asynchronous=True, credentials=credentials, url=url, timeout_ms=timeout_ms
+        )
+        self._markets = {}
+
+    async def _call(self, method: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        try:
+            return await method(*args, **kwargs)
+        except ccxt.BaseError as exc:
+            raise translate(exc, self.client) from None
+
+    async def load_markets(self, *, reload: bool = False) -> dict[str, Market]:
+        """Load (or reload) the exchange's spot markets."""
+        return self._store_markets(await self._call(self.client.load_markets, reload))
+
+    async def fetch_ohlcv(
+        self, symbol: str, timeframe: str, *, since_ms: int | None = None, limit: int | None = None
+    ) -> list[Candle]:
+        """Return candles, oldest first."""
+        rows = await self._call(self.client.fetch_ohlcv, symbol, timeframe, since_ms, limit)
+        return [parse_candle(r) for r in rows]
+
+    async def fetch_ticker(self, symbol: str) -> Ticker:
+        """Return the market's ticker."""
+        return parse_ticker(await self._call(self.client.fetch_ticker, symbol))
+
+    async def fetch_order_book(self, symbol: str, *, limit: int | None = None) -> OrderBook:
+        """Return the order book."""
+        return parse_order_book(symbol, await self._call(self.client.fetch_order_book, symbol, limit))
+
+    async def fetch_balance(self) -> dict[str, Balance]:
+        """Return non-zero balances by currency."""
+        return parse_balance(await self._call(self.client.fetch_balance))
+
+    async def create_order(
+        self,
+        symbol: str,
+        side: Side,
+        type: OrderType | str,
+        amount: Decimal | None,
+        price: Decimal | None = None,
+        *,
+        client_order_id: str,
+        quote_amount: Decimal | None = None,
+    ) -> OrderSnapshot:
+        """Check the order against the market's rules, then place it."""
+        args, params = self._order_args(symbol, side, type, amount, price, client_order_id, quote_amount)
+        return parse_order(await self._call(self.client.create_order, *args, params))
+
+    async def fetch_order(
+        self, symbol: str, *, exchange_order_id: str | None = None, client_order_id: str | None = None
+    ) -> OrderSnapshot:
+        """Return one order by exchange id or client order id."""
+        oid, params = self._id_args(exchange_order_id, client_order_id)
+        return parse_order(await self._call(self.client.fetch_order, oid, symbol, params))
+
+    async def cancel_order(
+        self, symbol: str, *, exchange_order_id: str | None = None, client_order_id: str | None = None
+    ) -> OrderSnapshot:
+        """Cancel one order; return it as the exchange reports it after the cancel."""
+        oid, params = self._id_args(exchange_order_id, client_order_id)
+        return parse_order(await self._call(self.client.cancel_order, oid, symbol, params))
+
+    async def fetch_open_orders(self, symbol: str | None = None) -> list[OrderSnapshot]:
+        """Return open orders, of one market or all."""
+        return [parse_order(o) for o in await self._call(self.client.fetch_open_orders, symbol)]
+
+    async def fetch_my_trades(
+        self, symbol: str, *, since_ms: int | None = None, limit: int | None = None
+    ) -> list[Trade]:
+        """Return our own trades in a market."""
+        return self._parse_trades(await self._call(self.client.fetch_my_trades, symbol, since_ms, limit))
+
+    async def fetch_api_restrictions(self) -> ApiRestrictions:
+        """Return what the API key may do."""
+        return parse_api_restrictions(await self._call(self._restrictions_method(self.client)))
+
+    async def close(self) -> None:
+        """Close the client's aiohttp session."""
+        await self.client.close()
+

@@ -1,0 +1,74 @@
+"""Translate ccxt exceptions into Bastion's exception tree (see ``bastion.errors``)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import ccxt
+
+from bastion import errors
+
+__all__ = ["translate"]
+
+_FILTER = re.compile(r"Filter failure|LOT_SIZE|PRICE_FILTER|NOTIONAL|MIN_NOTIONAL|Invalid quantity|Invalid price")
+_CODE = re.compile(r'"code"\s*:\s*(-?\d+)')
+
+# Most specific ccxt class first: PermissionDenied is an AuthenticationError, OrderNotFound an
+# InvalidOrder, InvalidNonce and RequestTimeout are NetworkErrors, and so on.
+_MAP: tuple[tuple[type[Exception], type[errors.ExchangeError]], ...] = (
+    (ccxt.AccountSuspended, errors.PermissionRefused),
+    (ccxt.PermissionDenied, errors.PermissionRefused),
+    (ccxt.AuthenticationError, errors.AuthenticationFailed),
+    (ccxt.InvalidNonce, errors.TimestampRejected),
+    (ccxt.BadSymbol, errors.BadSymbol),
+    (ccxt.OrderNotFound, errors.OrderNotFound),
+    (ccxt.InsufficientFunds, errors.InsufficientFunds),
+    (ccxt.InvalidOrder, errors.OrderRejected),
+    (ccxt.DDoSProtection, errors.RateLimited),
+    (ccxt.RateLimitExceeded, errors.RateLimited),
+    (ccxt.RequestTimeout, errors.NetworkTimeout),
+    (ccxt.ExchangeNotAvailable, errors.ExchangeDown),
+    (ccxt.NetworkError, errors.ExchangeUnavailable),
+)
+
+
+def _retry_after(client: Any) -> float | None:
+    headers = getattr(client, "last_response_headers", None) or {}
+    for name, value in headers.items():
+        if name.lower() == "retry-after":
+            try:
+                return float(value)
+            except (TypeError, ValueError):
+                return None
+    return None
+
+
+def translate(exc: Exception, client: Any) -> errors.ExchangeError:
+    """Return the Bastion error for a ccxt exception, its message scrubbed of secrets.
+
+    Parameters
+    ----------
+    exc
+        The exception ccxt raised.
+    client
+        The ccxt client that raised it (for its id, secret to scrub, and response headers).
+    """
+    exchange_id = getattr(client, "id", None)
+    message = errors.scrub(str(exc), getattr(client, "secret", None), getattr(client, "apiKey", None))
+    match = _CODE.search(message)
+    code = match.group(1) if match else None
+    if isinstance(exc, ccxt.InvalidOrder | ccxt.BadRequest) and "Duplicate order" in message:
+        return errors.DuplicateOrder(message, exchange=exchange_id, code=code)
+    if (
+        isinstance(exc, ccxt.InvalidOrder | ccxt.BadRequest)
+        and not isinstance(exc, ccxt.OrderNotFound)
+        and _FILTER.search(message)
+    ):
+        return errors.FilterViolation(message, exchange=exchange_id, code=code)
+    for ccxt_class, bastion_class in _MAP:
+        if isinstance(exc, ccxt_class):
+            if bastion_class is errors.RateLimited:
+                return errors.RateLimited(message, exchange=exchange_id, code=code, retry_after=_retry_after(client))
+            return bastion_class(message, exchange=exchange_id, code=code)
+    return errors.ExchangeError(message, exchange=exchange_id, code=code)
