@@ -18,7 +18,7 @@ app = typer.Typer(
     add_completion=False,
 )
 
-_err = Console(stderr=True)
+_err = Console(stderr=True, soft_wrap=True)
 
 
 @app.command()

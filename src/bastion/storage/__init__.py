@@ -1,0 +1,81 @@
+"""Storage: SQLAlchemy models, repositories and Alembic migrations (SQLite or PostgreSQL).
+
+Open a database and bring it to the current schema::
+
+    from bastion.storage import create_engine_for, database_url, session_factory, upgrade
+
+    engine = create_engine_for(database_url())
+    upgrade(engine)
+    factory = session_factory(engine)
+    with factory.begin() as session:
+        orders = OrderRepository(session).open_orders(account_id)
+
+Repositories hand out domain types (``Order``, ``Market``) or frozen records, never rows.
+Money is stored exactly (:class:`~bastion.storage.types.DecimalText`).
+"""
+
+from bastion.storage.db import (
+    bastion_home,
+    create_engine_for,
+    current_revision,
+    database_url,
+    downgrade,
+    head_revision,
+    mask_url,
+    session_factory,
+    upgrade,
+)
+from bastion.storage.records import (
+    AccountRecord,
+    AccountState,
+    BotRecord,
+    Candle,
+    DealRecord,
+    DealStatus,
+    EventRecord,
+    UpsertCounts,
+)
+from bastion.storage.repositories import (
+    AccountRepository,
+    BotRepository,
+    CandleRepository,
+    Clock,
+    DealRepository,
+    EventRepository,
+    MarketRepository,
+    OrderRepository,
+    utc_now,
+)
+from bastion.storage.types import ColumnValueError, DecimalText, UtcDateTime
+
+__all__ = [
+    "AccountRecord",
+    "AccountRepository",
+    "AccountState",
+    "BotRecord",
+    "BotRepository",
+    "Candle",
+    "CandleRepository",
+    "Clock",
+    "ColumnValueError",
+    "DealRecord",
+    "DealRepository",
+    "DealStatus",
+    "DecimalText",
+    "EventRecord",
+    "EventRepository",
+    "MarketRepository",
+    "OrderRepository",
+    "UpsertCounts",
+    "UtcDateTime",
+    "bastion_home",
+    "create_engine_for",
+    "current_revision",
+    "database_url",
+    "downgrade",
+    "head_revision",
+    "mask_url",
+    "session_factory",
+    "upgrade",
+    "utc_now",
+]

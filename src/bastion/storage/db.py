@@ -1,0 +1,297 @@
+"""Where the database is, how to open it, and how to bring its schema to the current version.
+
+SQLite (WAL) in ``$BASTION_HOME/bastion.db`` is the default; ``BASTION_DATABASE_URL`` selects
+another database, e.g. ``postgresql+psycopg://bastion:PASSWORD@127.0.0.1:5432/bastion``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event, exc, text
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from bastion.errors import StorageError, scrub
+
+__all__ = [
+    "DATABASE_URL_ENV",
+    "HOME_ENV",
+    "bastion_home",
+    "create_engine_for",
+    "current_revision",
+    "database_url",
+    "downgrade",
+    "head_revision",
+    "mask_url",
+    "session_factory",
+    "upgrade",
+]
+
+DATABASE_URL_ENV = "BASTION_DATABASE_URL"
+HOME_ENV = "BASTION_HOME"
+
+_MIGRATIONS = Path(__file__).with_name("migrations")
+_EXPECTED = "sqlite:///PATH or postgresql+psycopg://USER:PASSWORD@HOST:PORT/DATABASE"
+_SQLITE_BUSY_TIMEOUT_MS = 5000
+
+
+def bastion_home(env: Mapping[str, str] | None = None) -> Path:
+    """Return Bastion's home folder, creating it with mode 0700 when it does not exist.
+
+    Parameters
+    ----------
+    env
+        Environment to read ``BASTION_HOME`` from; ``os.environ`` when None. Without
+        ``BASTION_HOME`` the home is ``~/.bastion``.
+    """
+    env = os.environ if env is None else env
+    raw = env.get(HOME_ENV)
+    home = Path(raw).expanduser() if raw else Path.home() / ".bastion"
+    if not home.exists():
+        try:
+            home.mkdir(mode=0o700, parents=True)
+            home.chmod(0o700)  # mkdir's mode is filtered by the umask
+        except OSError as exc:
+            raise StorageError(f"cannot create Bastion's home folder {home}: {exc.strerror}") from None
+    elif not home.is_dir():
+        raise StorageError(f"{HOME_ENV} is {home}, which is not a folder; expected a folder for Bastion's data")
+    return home
+
+
+def database_url(env: Mapping[str, str] | None = None) -> str:
+    """Return the database URL: ``BASTION_DATABASE_URL``, else SQLite in the Bastion home.
+
+    Parameters
+    ----------
+    env
+        Environment to read; ``os.environ`` when None.
+    """
+    env = os.environ if env is None else env
+    url = (env.get(DATABASE_URL_ENV) or "").strip()
+    if url:
+        return url
+    return f"sqlite:///{bastion_home(env) / 'bastion.db'}"
+
+
+def mask_url(url: str | URL) -> str:
+    """Return ``url`` with its password replaced by ``****``, fit for messages and logs."""
+    if isinstance(url, URL):
+        return url.render_as_string(hide_password=True).replace(":***@", ":****@")
+    masked = re.sub(r"(://[^/:@\s]*:)[^@/\s]*@", r"\1****@", url)
+    return scrub(masked)
+
+
+def _parse(url: str | URL) -> URL:
+    try:
+        parsed = url if isinstance(url, URL) else make_url(url)
+    except (exc.ArgumentError, ValueError):
+        raise StorageError(f"database URL {mask_url(str(url))!r} cannot be parsed; expected {_EXPECTED}") from None
+    backend, _, driver = parsed.drivername.partition("+")
+    if backend == "sqlite" and driver in ("", "pysqlite"):
+        return parsed
+    if backend in ("postgresql", "postgres") and driver in ("", "psycopg"):
+        return parsed.set(drivername="postgresql+psycopg")
+    raise StorageError(
+        f"database URL {mask_url(parsed)!r} uses {parsed.drivername!r}, which Bastion does not support; "
+        f"expected {_EXPECTED}"
+    )
+
+
+def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
+    # Let SQLAlchemy (not the sqlite3 module) decide where transactions begin: this makes DDL
+    # transactional and SELECTs repeatable (see "Transactions with SQLite" in SQLAlchemy's docs).
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute(f"PRAGMA busy_timeout = {_SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.execute("PRAGMA foreign_keys = ON")
+    finally:
+        cursor.close()
+
+
+def _sqlite_on_begin(connection: Connection) -> None:
+    connection.exec_driver_sql("BEGIN")
+
+
+def create_engine_for(url: str | URL, *, check: bool = True, **kwargs: Any) -> Engine:
+    """Create an Engine for ``url`` with Bastion's connection settings, and check that it opens.
+
+    SQLite connections get WAL mode, ``foreign_keys=ON``, a busy timeout and
+    ``synchronous=NORMAL``; ``postgresql://`` URLs use the psycopg 3 driver.
+
+    Parameters
+    ----------
+    url
+        A SQLAlchemy database URL (see :func:`database_url`).
+    check
+        Open one connection now, so that a wrong URL fails here with a clear message.
+    **kwargs
+        Passed on to :func:`sqlalchemy.create_engine`.
+
+    Raises
+    ------
+    StorageError
+        The URL is malformed, names an unsupported database, or the database cannot be opened.
+        The message never contains the password.
+    """
+    parsed = _parse(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        folder = Path(parsed.database).expanduser().parent
+        if not folder.is_dir():
+            raise StorageError(
+                f"cannot open SQLite database {mask_url(parsed)!r}: folder {folder} does not exist; "
+                "expected the path of a database file in an existing folder"
+            )
+    try:
+        engine = create_engine(parsed, **kwargs)
+    except Exception as exc_:  # a driver that is not installed, a bad query option
+        raise StorageError(f"cannot use database URL {mask_url(parsed)!r}: {_reason(exc_)}") from None
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_on_connect)
+        event.listen(engine, "begin", _sqlite_on_begin)
+    if check:
+        try:
+            with engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+        except exc.SQLAlchemyError as exc_:
+            engine.dispose()
+            raise StorageError(
+                f"cannot open database {mask_url(parsed)!r}: {_reason(exc_)}; expected a reachable "
+                f"database ({_EXPECTED})"
+            ) from None
+    return engine
+
+
+def _reason(error: BaseException) -> str:
+    orig = getattr(error, "orig", None) or error
+    first = str(orig).strip().splitlines()
+    return scrub(first[0] if first else type(orig).__name__)
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Return a Session factory for ``engine``; use ``with factory.begin() as session:``.
+
+    Objects stay readable after commit (``expire_on_commit=False``), since repositories hand
+    out frozen records rather than live rows.
+    """
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+# --- migrations -----------------------------------------------------------------------------
+
+
+def _alembic_config(connection: Connection) -> Any:
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(_MIGRATIONS))
+    config.set_main_option("path_separator", "os")
+    config.attributes["connection"] = connection
+    return config
+
+
+@contextmanager
+def _engine(target: str | URL | Engine) -> Iterator[Engine]:
+    if isinstance(target, Engine):
+        yield target
+        return
+    engine = create_engine_for(target)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
+def _migrate(target: str | URL | Engine, action: str, revision: str) -> None:
+    from alembic import command
+
+    with _engine(target) as engine, engine.connect() as connection:
+        sqlite = engine.dialect.name == "sqlite"
+        raw = connection.connection.driver_connection
+        if sqlite:
+            # SQLite's recipe for schema changes: foreign keys off outside the transaction
+            # (batch migrations copy and drop tables), checked by hand before commit.
+            raw.execute("PRAGMA foreign_keys = OFF")
+        try:
+            with connection.begin():
+                getattr(command, action)(_alembic_config(connection), revision)
+                if sqlite:
+                    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                    if broken:
+                        raise StorageError(
+                            f"migration to {revision} left {len(broken)} rows with broken foreign keys "
+                            f"(first: {tuple(broken[0])}); rolled back"
+                        )
+        except StorageError:
+            raise
+        except Exception as exc_:
+            raise StorageError(
+                f"cannot {action} database {mask_url(engine.url)!r} to {revision}: {_reason(exc_)}"
+            ) from exc_
+        finally:
+            if sqlite:
+                raw.execute("PRAGMA foreign_keys = ON")
+
+
+def upgrade(target: str | URL | Engine, revision: str = "head") -> None:
+    """Migrate the database to ``revision`` (default: the newest), in one transaction.
+
+    No ``alembic.ini`` is needed: the configuration is built here and points at the migrations
+    packaged with Bastion.
+
+    Parameters
+    ----------
+    target
+        A database URL or an Engine from :func:`create_engine_for`.
+    revision
+        Alembic revision to reach.
+
+    Raises
+    ------
+    StorageError
+        The database cannot be opened or a migration failed (nothing was changed).
+    """
+    _migrate(target, "upgrade", revision)
+
+
+def downgrade(target: str | URL | Engine, revision: str = "base") -> None:
+    """Migrate the database down to ``revision`` (default: the empty schema), in one transaction.
+
+    Parameters
+    ----------
+    target
+        A database URL or an Engine from :func:`create_engine_for`.
+    revision
+        Alembic revision to reach; ``base`` drops every Bastion table.
+    """
+    _migrate(target, "downgrade", revision)
+
+
+def current_revision(target: str | URL | Engine) -> str | None:
+    """Return the database's Alembic revision, or None for a database never migrated."""
+    from alembic.runtime.migration import MigrationContext
+
+    with _engine(target) as engine, engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def head_revision() -> str:
+    """Return the newest revision among the packaged migrations."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", str(_MIGRATIONS))
+    config.set_main_option("path_separator", "os")
+    head = ScriptDirectory.from_config(config).get_current_head()
+    if head is None:
+        raise StorageError(f"no migrations found in {_MIGRATIONS}")
+    return head

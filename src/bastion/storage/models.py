@@ -1,0 +1,232 @@
+"""SQLAlchemy ORM models: the database schema in Python.
+
+Only the repositories in :mod:`bastion.storage.repositories` use these classes; everything
+above storage works with domain types and records. Create a schema with
+:func:`bastion.storage.db.upgrade` (Alembic), never ``metadata.create_all``: the migrations
+also install what models cannot express (the append-only triggers on ``events``).
+
+Every change here needs a new migration in ``migrations/versions``; ``tests/storage``
+compares the two.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from bastion.storage.types import BigId, DecimalText, UtcDateTime
+
+__all__ = [
+    "AccountRow",
+    "Base",
+    "BotRow",
+    "CandleRow",
+    "DealRow",
+    "EventRow",
+    "FillRow",
+    "MarketRow",
+    "OrderRow",
+]
+
+#: Deterministic constraint names, so that later migrations (SQLite batch mode) can find them.
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+JsonDocument = JSON().with_variant(postgresql.JSONB(), "postgresql")
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every Bastion table."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {  # noqa: RUF012 (SQLAlchemy reads it as a class attribute)
+        Decimal: DecimalText(),
+        datetime: UtcDateTime(),
+        dict[str, Any]: JsonDocument,
+    }
+
+
+def _one_of(column: str, values: tuple[str, ...], name: str) -> CheckConstraint:
+    allowed = ", ".join(f"'{v}'" for v in values)
+    return CheckConstraint(f"{column} IN ({allowed})", name=name)
+
+
+class AccountRow(Base):
+    """An exchange account; ``state`` gates what its bots may do."""
+
+    __tablename__ = "accounts"
+    __table_args__ = (_one_of("state", ("active", "reducing", "halted"), "state"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    exchange: Mapped[str] = mapped_column(String(32))
+    state: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime]
+
+
+class MarketRow(Base):
+    """A market's precision, limits and fees as the exchange reported them."""
+
+    __tablename__ = "markets"
+    __table_args__ = (UniqueConstraint("exchange", "symbol"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    exchange: Mapped[str] = mapped_column(String(32))
+    symbol: Mapped[str] = mapped_column(String(64))
+    base: Mapped[str] = mapped_column(String(32))
+    quote: Mapped[str] = mapped_column(String(32))
+    tick_size: Mapped[Decimal]
+    lot_step: Mapped[Decimal]
+    min_amount: Mapped[Decimal | None]
+    max_amount: Mapped[Decimal | None]
+    min_price: Mapped[Decimal | None]
+    max_price: Mapped[Decimal | None]
+    min_notional: Mapped[Decimal | None]
+    max_notional: Mapped[Decimal | None]
+    maker_fee: Mapped[Decimal]
+    taker_fee: Mapped[Decimal]
+    updated_at: Mapped[datetime]
+
+
+class CandleRow(Base):
+    """One OHLCV candle; the key is (exchange, symbol, timeframe, open time in ms)."""
+
+    __tablename__ = "candles"
+
+    exchange: Mapped[str] = mapped_column(String(32), primary_key=True)
+    symbol: Mapped[str] = mapped_column(String(64), primary_key=True)
+    timeframe: Mapped[str] = mapped_column(String(8), primary_key=True)
+    ts_ms: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    open: Mapped[Decimal]
+    high: Mapped[Decimal]
+    low: Mapped[Decimal]
+    close: Mapped[Decimal]
+    volume: Mapped[Decimal | None]
+
+
+class BotRow(Base):
+    """A bot and its configuration (TOML text)."""
+
+    __tablename__ = "bots"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    type: Mapped[str] = mapped_column(String(32))
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    config_toml: Mapped[str] = mapped_column(Text)
+    enabled: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[datetime]
+
+
+class DealRow(Base):
+    """A DCA deal: the base order, its safety orders and the take-profit that closes it."""
+
+    __tablename__ = "deals"
+    __table_args__ = (
+        _one_of("status", ("open", "closed", "cancelled"), "status"),
+        _one_of("direction", ("long", "short"), "direction"),
+        Index(None, "bot_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    bot_id: Mapped[int] = mapped_column(ForeignKey("bots.id"))
+    pair: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))
+    direction: Mapped[str] = mapped_column(String(8))
+    base_order_price: Mapped[Decimal | None]
+    safety_orders_filled: Mapped[int] = mapped_column(Integer)
+    avg_price: Mapped[Decimal | None]
+    take_profit_price: Mapped[Decimal | None]
+    close_price: Mapped[Decimal | None]
+    amount: Mapped[Decimal]
+    cost_quote: Mapped[Decimal]
+    profit_quote: Mapped[Decimal | None]
+    opened_at: Mapped[datetime]
+    closed_at: Mapped[datetime | None]
+
+
+class OrderRow(Base):
+    """An order's fixed parameters plus its current status (rebuilt from events on load)."""
+
+    __tablename__ = "orders"
+    __table_args__ = (
+        _one_of("side", ("buy", "sell"), "side"),
+        _one_of("type", ("limit", "market"), "type"),
+        _one_of(
+            "status",
+            ("initialized", "accepted", "partially_filled", "filled", "cancelled", "rejected", "expired"),
+            "status",
+        ),
+        Index(None, "account_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    client_order_id: Mapped[str] = mapped_column(String(64), unique=True)
+    exchange_order_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    bot_id: Mapped[int | None] = mapped_column(ForeignKey("bots.id"), index=True)
+    deal_id: Mapped[int | None] = mapped_column(ForeignKey("deals.id"), index=True)
+    symbol: Mapped[str] = mapped_column(String(64))
+    side: Mapped[str] = mapped_column(String(4))
+    type: Mapped[str] = mapped_column(String(16))
+    price: Mapped[Decimal | None]
+    amount: Mapped[Decimal]
+    status: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class FillRow(Base):
+    """One execution of an order; a trade id is unique per account and symbol."""
+
+    __tablename__ = "fills"
+    __table_args__ = (UniqueConstraint("account_id", "symbol", "trade_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    symbol: Mapped[str] = mapped_column(String(64))
+    trade_id: Mapped[str] = mapped_column(String(64))
+    price: Mapped[Decimal]
+    amount: Mapped[Decimal]
+    fee: Mapped[Decimal]
+    fee_currency: Mapped[str] = mapped_column(String(16))
+    is_maker: Mapped[bool] = mapped_column(Boolean)
+    ts_ms: Mapped[int] = mapped_column(BigInteger)
+
+
+class EventRow(Base):
+    """One entry of the append-only event log (UPDATE and DELETE are refused by triggers)."""
+
+    __tablename__ = "events"
+    __table_args__ = (Index(None, "aggregate_type", "aggregate_id", "id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    ts: Mapped[datetime]
+    kind: Mapped[str] = mapped_column(String(64))
+    aggregate_type: Mapped[str] = mapped_column(String(32))
+    aggregate_id: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[dict[str, Any]]

@@ -1,0 +1,29 @@
+"""Repositories: one per aggregate, each working inside the caller's session.
+
+::
+
+    with factory.begin() as session:          # one transaction
+        account = AccountRepository(session).create("main", "binance")
+        OrderRepository(session).save(order, account_id=account.id)
+"""
+
+from bastion.storage.repositories._base import Clock, utc_now
+from bastion.storage.repositories.accounts import AccountRepository
+from bastion.storage.repositories.bots import BotRepository
+from bastion.storage.repositories.candles import CandleRepository
+from bastion.storage.repositories.deals import DealRepository
+from bastion.storage.repositories.events import EventRepository
+from bastion.storage.repositories.markets import MarketRepository
+from bastion.storage.repositories.orders import OrderRepository
+
+__all__ = [
+    "AccountRepository",
+    "BotRepository",
+    "CandleRepository",
+    "Clock",
+    "DealRepository",
+    "EventRepository",
+    "MarketRepository",
+    "OrderRepository",
+    "utc_now",
+]

@@ -1,0 +1,71 @@
+"""Deals: one DCA cycle of a bot, from base order to take-profit."""
+
+from __future__ import annotations
+
+from dataclasses import fields
+
+from sqlalchemy import select
+
+from bastion.errors import StorageError, ValidationError
+from bastion.storage.models import BotRow, DealRow
+from bastion.storage.records import DealRecord, DealStatus
+from bastion.storage.repositories._base import Repository
+
+__all__ = ["DealRepository"]
+
+_COLUMNS = tuple(f.name for f in fields(DealRecord) if f.name != "id")
+
+
+def _record(row: DealRow) -> DealRecord:
+    values = {name: getattr(row, name) for name in _COLUMNS}
+    values["status"] = DealStatus(row.status)
+    return DealRecord(id=row.id, **values)
+
+
+class DealRepository(Repository):
+    """Save and load :class:`~bastion.storage.records.DealRecord`."""
+
+    def save(self, deal: DealRecord) -> DealRecord:
+        """Insert the deal (``id`` None) or update the stored one; return it with its id.
+
+        Raises
+        ------
+        ValidationError
+            The deal is inconsistent (closed without ``closed_at``, negative counts) or its bot
+            does not exist.
+        StorageError
+            No deal has this id, or the stored deal belongs to another bot.
+        """
+        if deal.status is not DealStatus.OPEN and deal.closed_at is None:
+            raise ValidationError(f"deal {deal.id} is {deal.status.value} but has no closed_at; expected both")
+        if deal.safety_orders_filled < 0:
+            raise ValidationError(f"deal {deal.id}: safety_orders_filled must be >= 0, got {deal.safety_orders_filled}")
+        if deal.id is None:
+            if self.session.get(BotRow, deal.bot_id) is None:
+                raise ValidationError(f"deal on {deal.pair}: no bot with id {deal.bot_id}")
+            row = DealRow()
+            self.session.add(row)
+        else:
+            found = self.session.get(DealRow, deal.id)
+            if found is None:
+                raise StorageError(f"no deal with id {deal.id}; expected id None to insert a new deal")
+            if found.bot_id != deal.bot_id:
+                raise StorageError(f"deal {deal.id} belongs to bot {found.bot_id}, got bot {deal.bot_id}")
+            row = found
+        for name in _COLUMNS:
+            value = getattr(deal, name)
+            setattr(row, name, value.value if isinstance(value, DealStatus) else value)
+        self.session.flush()
+        return _record(row)
+
+    def get(self, deal_id: int) -> DealRecord | None:
+        """Return the deal with this id, or None."""
+        row = self.session.get(DealRow, deal_id)
+        return None if row is None else _record(row)
+
+    def for_bot(self, bot_id: int, *, status: DealStatus | None = None) -> list[DealRecord]:
+        """Return the bot's deals, oldest first, optionally only those with ``status``."""
+        query = select(DealRow).where(DealRow.bot_id == bot_id).order_by(DealRow.id)
+        if status is not None:
+            query = query.where(DealRow.status == DealStatus(status).value)
+        return [_record(r) for r in self.session.scalars(query)]
