@@ -1,0 +1,457 @@
+"""The writer: durable, hash-chained appends and signed heads."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from bastion.custody.audit._canonical import GENESIS_HASH, canonical_json, entry_hash, head_message
+from bastion.custody.audit._errors import (
+    AuditCorruptError,
+    AuditError,
+    AuditKeyMismatch,
+    AuditLockedError,
+    AuditPayloadError,
+    AuditTruncatedError,
+    AuditWriteError,
+)
+from bastion.custody.audit._export import export as _export
+from bastion.custody.audit._files import fsync_dir, last_line, write_all
+from bastion.custody.audit._payload import sanitize_payload
+from bastion.custody.audit._records import (
+    KIND_PATTERN,
+    AuditEntry,
+    EntryKind,
+    LineProblem,
+    SignedHead,
+    check_entry_line,
+    parse_head_line,
+)
+from bastion.custody.audit._verify import _Chain, heads_path_for
+from bastion.errors import ValidationError
+
+__all__ = ["AuditLog"]
+
+_MAX_LINE_BYTES = 1024 * 1024
+_MAX_TS = 2**63 - 1
+
+
+def _open_append(path: Path) -> tuple[int, bool]:
+    flags = os.O_RDWR | os.O_APPEND | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        return os.open(path, flags | os.O_CREAT | os.O_EXCL, 0o600), True
+    except FileExistsError:
+        return os.open(path, flags), False
+
+
+def _cut_partial_tail(fd: int, path: Path, recover: bool) -> dict[str, Any] | None:
+    size = os.fstat(fd).st_size
+    if size == 0 or os.pread(fd, 1, size - 1) == b"\n":
+        return None
+    found = last_line(fd, size)
+    assert found is not None
+    start, partial = found
+    if not recover:
+        raise AuditCorruptError(
+            f"the last line of {path} is incomplete ({len(partial)} bytes without a newline: a crash during a "
+            "write?); run verify, then reopen with recover_partial_tail=True to cut it off and log the cut"
+        )
+    os.ftruncate(fd, start)
+    os.fsync(fd)
+    return {
+        "reason": "partial_tail",
+        "file": path.name,
+        "discarded_bytes": len(partial),
+        "discarded_sha256": hashlib.sha256(partial).hexdigest(),
+    }
+
+
+class AuditLog:
+    """An append-only, hash-chained JSON-lines log with Ed25519-signed heads.
+
+    Each :meth:`append` writes one canonical JSON line and fsyncs it before returning, so a
+    request is on disk before it is sent. :meth:`sign_head` appends a signed
+    ``{seq, hash, ts_ms, offset}`` to the sidecar ``<stem>.heads.jsonl``; call it
+    periodically and at shutdown (``close()`` does it by default).
+
+    One writer at a time: the log is ``flock``-ed while open. After a failed write the
+    log refuses further appends (``AuditWriteError``); the caller must stop sending
+    requests and reopen. Not fork-safe. Use :meth:`open`.
+    """
+
+    __slots__ = (
+        "_clock",
+        "_closed",
+        "_failed",
+        "_fd",
+        "_heads_fd",
+        "_heads_path",
+        "_key",
+        "_last_head",
+        "_last_offset",
+        "_lock",
+        "_next_seq",
+        "_path",
+        "_prev",
+        "_public_key",
+        "_signed_seq",
+        "_size",
+    )
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._closed = False
+        self._failed: str | None = None
+
+    @classmethod
+    def open(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        signing_key: Ed25519PrivateKey,
+        clock: Callable[[], int],
+        heads_path: str | os.PathLike[str] | None = None,
+        recover_partial_tail: bool = False,
+    ) -> AuditLog:
+        """Open (or create) a log and resume its chain.
+
+        Reopening checks the tail cheaply: the latest signed head must carry this key, have
+        a valid signature and point at an entry that still exists with that hash; the
+        entries after it are chain-checked. Without any signed head yet, the whole log is
+        walked once.
+
+        Parameters
+        ----------
+        path
+            The log file; created (mode 0600, directory fsynced) if missing.
+        signing_key
+            The signer's Ed25519 key (see ``bastion.custody.vault.load_signing_key``).
+        clock
+            Returns the current time in milliseconds (an ``int``); the library never reads
+            the system clock itself.
+        heads_path
+            The signed-heads file; default ``<stem>.heads.jsonl`` next to ``path``.
+        recover_partial_tail
+            Cut off an incomplete last line (a crash mid-write) instead of refusing to open;
+            the cut is recorded as a ``"recovery"`` entry with its size and SHA-256.
+
+        Returns
+        -------
+        AuditLog
+            The open log, ready to append.
+
+        Raises
+        ------
+        AuditLockedError
+            If another writer holds the log.
+        AuditKeyMismatch
+            If the existing heads were signed with another key.
+        AuditTruncatedError
+            If the latest signed head covers entries no longer in the log.
+        AuditCorruptError
+            If the tail does not verify, or ends in a partial line without recovery.
+        """
+        if not isinstance(signing_key, Ed25519PrivateKey):
+            raise ValidationError(f"signing_key must be an Ed25519PrivateKey; given {type(signing_key).__name__}")
+        if not callable(clock):
+            raise ValidationError(f"clock must be a callable returning epoch milliseconds; given {clock!r}")
+        self = cls()
+        self._path = Path(path)
+        self._heads_path = Path(heads_path) if heads_path is not None else heads_path_for(self._path)
+        self._key = signing_key
+        self._public_key = signing_key.public_key().public_bytes_raw().hex()
+        self._clock = clock
+        if not self._path.exists() and self._heads_path.exists() and self._heads_path.stat().st_size > 0:
+            raise AuditTruncatedError(
+                f"{self._path} is missing but {self._heads_path} holds signed heads: the log was deleted"
+            )
+        self._path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self._fd, created = _open_append(self._path)
+        self._heads_fd = -1
+        try:
+            try:
+                fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise AuditLockedError(f"{self._path} is open for writing elsewhere; one writer at a time") from None
+            self._heads_fd, heads_created = _open_append(self._heads_path)
+            if created or heads_created:
+                fsync_dir(self._path.parent)
+                if self._heads_path.parent != self._path.parent:
+                    fsync_dir(self._heads_path.parent)
+            cuts = [
+                cut
+                for cut in (
+                    _cut_partial_tail(self._fd, self._path, recover_partial_tail),
+                    _cut_partial_tail(self._heads_fd, self._heads_path, recover_partial_tail),
+                )
+                if cut is not None
+            ]
+            self._resume()
+            for cut in cuts:
+                self.append(EntryKind.RECOVERY, cut)
+        except BaseException:
+            self._release()
+            raise
+        return self
+
+    def _latest_head(self) -> SignedHead | None:
+        size = os.fstat(self._heads_fd).st_size
+        found = last_line(self._heads_fd, size)
+        if found is None:
+            return None
+        try:
+            head = parse_head_line(found[1])
+        except LineProblem as exc:
+            raise AuditCorruptError(
+                f"the latest signed head in {self._heads_path} is unreadable: {exc.detail}"
+            ) from None
+        if head.public_key != self._public_key:
+            raise AuditKeyMismatch(
+                f"{self._heads_path} is signed with public key {head.public_key[:16]}…; the signing key given has "
+                f"{self._public_key[:16]}…; use the signer's own key (or start a new log)"
+            )
+        if not head.signature_valid():
+            raise AuditCorruptError(f"the latest signed head in {self._heads_path} has an invalid signature")
+        return head
+
+    def _resume(self) -> None:
+        size = os.fstat(self._fd).st_size
+        head = self._latest_head()
+        chain = _Chain(self._path)
+        start = 0
+        if head is not None and head.seq >= 0:
+            if head.offset >= size:
+                raise AuditTruncatedError(
+                    f"the latest signed head covers entry {head.seq} at byte {head.offset}, but {self._path} has only "
+                    f"{size} bytes: its tail was removed; run verify"
+                )
+            with self._path.open("rb") as f:
+                f.seek(head.offset)
+                line = f.readline()
+            try:
+                prev = json.loads(line).get("prev_hash")
+                entry = check_entry_line(line, expected_seq=head.seq, expected_prev=prev)
+            except (LineProblem, ValueError, AttributeError):
+                entry = None
+            if entry is None or entry.hash != head.hash:
+                raise AuditCorruptError(
+                    f"the latest signed head (seq {head.seq}) does not match the entry at byte {head.offset} of "
+                    f"{self._path}: the log was altered; run verify"
+                )
+            chain.expected_seq, chain.prev = head.seq + 1, head.hash
+            chain.last_offset = head.offset
+            start = chain.offset = head.offset + len(line)
+        with self._path.open("rb") as f:
+            f.seek(start)
+            for line in f:
+                failure = chain.feed(line, 0)
+                if failure is not None:
+                    raise AuditCorruptError(
+                        f"{self._path} does not verify after its latest signed head at byte {chain.offset} "
+                        f"(seq {chain.expected_seq}): {failure.problem.value}: {failure.detail}; run verify"
+                    )
+        self._next_seq = chain.expected_seq
+        self._prev = chain.prev
+        self._last_offset = chain.last_offset
+        self._size = chain.offset
+        self._signed_seq = head.seq if head is not None else -1
+        self._last_head = head.digest() if head is not None else GENESIS_HASH
+
+    # ------------------------------------------------------------------ properties
+
+    @property
+    def path(self) -> Path:
+        """The log file."""
+        return self._path
+
+    @property
+    def heads_path(self) -> Path:
+        """The signed-heads file."""
+        return self._heads_path
+
+    @property
+    def public_key(self) -> str:
+        """The signing key's Ed25519 public key, 64 hex characters."""
+        return self._public_key
+
+    @property
+    def next_seq(self) -> int:
+        """The seq the next entry will get (the number of entries so far)."""
+        return self._next_seq
+
+    @property
+    def last_hash(self) -> str:
+        """The hash of the last entry (``GENESIS_HASH`` when empty)."""
+        return self._prev
+
+    @property
+    def unsigned_entries(self) -> int:
+        """Entries appended since the latest signed head."""
+        return self._next_seq - 1 - self._signed_seq
+
+    # ------------------------------------------------------------------ writing
+
+    def _check_writable(self) -> None:
+        if self._closed:
+            raise AuditError(f"{self._path} is closed; open it again")
+        if self._failed is not None:
+            raise AuditWriteError(f"{self._path} refuses appends after a failed write ({self._failed}); reopen it")
+
+    def _now(self) -> int:
+        ts = self._clock()
+        if isinstance(ts, bool) or not isinstance(ts, int) or not 0 <= ts <= _MAX_TS:
+            raise AuditPayloadError(f"clock() must return non-negative int milliseconds; returned {ts!r}")
+        return ts
+
+    def _write(self, fd: int, path: Path, data: bytes, size_before: int) -> None:
+        try:
+            write_all(fd, data)
+            os.fsync(fd)
+        except OSError as exc:
+            self._failed = f"{type(exc).__name__}: {exc.strerror}"
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, size_before)
+            raise AuditWriteError(
+                f"writing to {path} failed ({exc.strerror}); the log refuses further appends"
+            ) from exc
+
+    def append(self, kind: str, payload: Mapping[str, Any], *, secrets: Iterable[str] = ()) -> AuditEntry:
+        """Append one entry and fsync it before returning.
+
+        Parameters
+        ----------
+        kind
+            ``"request"``, ``"outcome"``, ``"denial"``, ``"policy_change"``, ``"key_event"``
+            or any ``[a-z][a-z0-9_]{0,31}`` (see :class:`EntryKind`).
+        payload
+            JSON-like data with ``str`` keys. Decimals are stored as strings; floats are
+            refused. Keys named like secrets are refused (:class:`AuditSecretError`); string
+            values are scrubbed with :func:`bastion.errors.scrub`.
+        secrets
+            Secret strings to mask wherever they appear in a value (e.g. the API secret
+            of the request being logged).
+
+        Returns
+        -------
+        AuditEntry
+            The entry as written.
+
+        Raises
+        ------
+        AuditPayloadError
+            If ``kind``, ``payload`` or the clock's value cannot be logged (nothing written).
+        AuditWriteError
+            If the write or fsync failed; no further appends are accepted.
+        """
+        if not isinstance(kind, str) or KIND_PATTERN.fullmatch(kind) is None:
+            raise AuditPayloadError(f"kind must match {KIND_PATTERN.pattern}; given {kind!r}")
+        clean = sanitize_payload(payload, secrets)
+        with self._lock:
+            self._check_writable()
+            ts = self._now()
+            body = {"kind": str(kind), "payload": clean, "prev_hash": self._prev, "seq": self._next_seq, "ts_ms": ts}
+            digest = entry_hash(self._prev, canonical_json(body))
+            entry = AuditEntry(
+                seq=self._next_seq, ts_ms=ts, kind=str(kind), payload=clean, prev_hash=self._prev, hash=digest
+            )
+            line = entry.to_line()
+            if len(line) > _MAX_LINE_BYTES:
+                raise AuditPayloadError(f"entry is {len(line)} bytes; expected at most {_MAX_LINE_BYTES}")
+            self._write(self._fd, self._path, line, self._size)
+            self._last_offset = self._size
+            self._size += len(line)
+            self._next_seq += 1
+            self._prev = digest
+            return entry
+
+    def sign_head(self) -> SignedHead:
+        """Sign the current chain head and append it (fsynced) to the heads file.
+
+        Returns
+        -------
+        SignedHead
+            The head; for an empty log ``seq`` is -1 and ``hash`` is ``GENESIS_HASH``.
+        """
+        with self._lock:
+            self._check_writable()
+            seq = self._next_seq - 1
+            offset = self._last_offset if seq >= 0 else 0
+            ts = self._now()
+            head_hash = self._prev if seq >= 0 else GENESIS_HASH
+            prev_head = self._last_head
+            message = head_message(seq=seq, head_hash=head_hash, ts_ms=ts, offset=offset, prev_head=prev_head)
+            head = SignedHead(
+                seq=seq,
+                hash=head_hash,
+                ts_ms=ts,
+                offset=offset,
+                prev_head=prev_head,
+                public_key=self._public_key,
+                signature=self._key.sign(message).hex(),
+            )
+            size = os.fstat(self._heads_fd).st_size
+            self._write(self._heads_fd, self._heads_path, head.to_line(), size)
+            self._signed_seq = seq
+            self._last_head = head.digest()
+            return head
+
+    def export(self, out_file: str | os.PathLike[str]) -> SignedHead:
+        """Sign the current head, then write a verifiable export (see :func:`export`).
+
+        Parameters
+        ----------
+        out_file
+            Where to write the export.
+
+        Returns
+        -------
+        SignedHead
+            The head the export ends with (covers every entry so far).
+        """
+        self.sign_head()
+        return _export(self._path, out_file, public_key=self._public_key, heads_path=self._heads_path)
+
+    # ------------------------------------------------------------------ lifetime
+
+    def _release(self) -> None:
+        for fd in (self._fd, self._heads_fd):
+            if fd >= 0:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+        self._fd = self._heads_fd = -1
+
+    def close(self, *, sign: bool = True) -> None:
+        """Sign the head if entries are unsigned (unless ``sign=False``), then close the files."""
+        if self._closed:
+            return
+        try:
+            if sign and self._failed is None and self.unsigned_entries > 0:
+                self.sign_head()
+        finally:
+            self._closed = True
+            self._release()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else f"next_seq={self._next_seq}"
+        return f"AuditLog({str(self._path)!r}, {state})"
