@@ -1,0 +1,27 @@
+"""The local Binance-spot-compatible exchange simulator.
+
+The real ccxt ``binance`` client runs against it unmodified (only its URLs point here). It
+replays recorded candles through a pure, clock-injected matching core and can inject faults.
+
+Modules: ``candles`` (CSV, aggregation), ``rules`` (filters), ``book`` (depth model),
+``accounts`` (balances), ``matching`` (one symbol's engine), ``venue`` (all symbols),
+``keys`` (keys file), ``auth`` (signatures), ``api`` (Binance endpoints), ``admin``
+(``/_sim/``), ``faults``, ``server`` (aiohttp), ``config``.
+"""
+
+from bastion.exchanges.simulator.config import SimulatorConfig, bundled_market
+from bastion.exchanges.simulator.keys import KeyEntry, generate_entry, load_keys_file
+from bastion.exchanges.simulator.rules import MarketSpec, parse_market_option
+from bastion.exchanges.simulator.server import SimulatorServer, run
+
+__all__ = [
+    "KeyEntry",
+    "MarketSpec",
+    "SimulatorConfig",
+    "SimulatorServer",
+    "bundled_market",
+    "generate_entry",
+    "load_keys_file",
+    "parse_market_option",
+    "run",
+]

@@ -1,0 +1,166 @@
+"""The ``/_sim/`` admin API: advance the replay, inspect accounts, arm faults (loopback only).
+
+Every answer is JSON. Orders and trades use Binance's own field names, plus ``account`` and
+``apiKey`` (the placing key as ``****abcd``) so tests can tell whose order it was, including
+orders placed outside Bastion.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from bastion.exchanges.simulator.api import BinanceApi
+from bastion.exchanges.simulator.candles import timeframe_name
+from bastion.exchanges.simulator.faults import FaultPlan, FaultSpecError
+from bastion.exchanges.simulator.format import fmt
+from bastion.exchanges.simulator.matching import SymbolEngine
+from bastion.exchanges.simulator.params import Params
+from bastion.exchanges.simulator.render import order_json, trade_json
+
+__all__ = ["AdminApi", "AdminError"]
+
+_MAX_ADVANCE = 10_000_000
+
+
+class AdminError(Exception):
+    """An admin request that cannot be served: HTTP status and a message."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+class AdminApi:
+    """Admin endpoints over the Binance API's venue, the fault plan and the unknown-path log."""
+
+    def __init__(
+        self, api: BinanceApi, faults: FaultPlan, unknown: list[dict[str, Any]], speed: Callable[[], float | None]
+    ) -> None:
+        self.api = api
+        self.venue = api.venue
+        self.faults = faults
+        self.unknown = unknown
+        self._speed = speed
+        self.routes: dict[tuple[str, str], Callable[[Params, bytes], Any]] = {
+            ("POST", "/_sim/advance"): self.advance,
+            ("GET", "/_sim/orders"): self.orders,
+            ("GET", "/_sim/balances"): self.balances,
+            ("GET", "/_sim/trades"): self.trades,
+            ("POST", "/_sim/faults"): self.add_fault,
+            ("GET", "/_sim/faults"): lambda p, b: self.faults.describe(),
+            ("DELETE", "/_sim/faults"): self.clear_faults,
+            ("GET", "/_sim/unknown"): lambda p, b: list(self.unknown),
+            ("DELETE", "/_sim/unknown"): self.clear_unknown,
+            ("GET", "/_sim/state"): self.state,
+        }
+
+    def _account(self, params: Params) -> str:
+        account = params.get("account")
+        if not account:
+            raise AdminError(400, "missing query parameter 'account', such as ?account=alice")
+        if not self.venue.ledger.has_account(account):
+            known = ", ".join(self.venue.ledger.accounts) or "none"
+            raise AdminError(404, f"unknown account {account!r}; expected one of: {known}")
+        return account
+
+    def _candle(self, engine: SymbolEngine) -> dict[str, Any]:
+        c = engine.candle
+        d = self.api.market_data[engine.symbol_id].decimals
+        return {
+            "symbol": engine.rules.symbol,
+            "index": engine.index,
+            "last_index": len(engine.candles) - 1,
+            "openTime": c.open_time,
+            "closeTime": c.open_time + engine.candles.timeframe_ms - 1,
+            "open": fmt(c.open, d.price),
+            "high": fmt(c.high, d.price),
+            "low": fmt(c.low, d.price),
+            "close": fmt(c.close, d.price),
+            "volume": fmt(c.volume, d.qty),
+        }
+
+    def advance(self, params: Params, body: bytes) -> Any:
+        """POST /_sim/advance?candles=N[&symbol=BTCUSDT]: the new current candle per symbol."""
+        raw = params.get("candles", "1")
+        try:
+            candles = int(raw)
+        except ValueError:
+            candles = -1
+        if not (0 <= candles <= _MAX_ADVANCE):
+            raise AdminError(400, f"candles must be an integer within 0..{_MAX_ADVANCE}, got {raw!r}")
+        symbol = params.get("symbol") or None
+        if symbol is not None and symbol not in self.venue.engines:
+            raise AdminError(404, f"unknown symbol {symbol!r}; expected one of {', '.join(self.venue.engines)}")
+        engines = self.venue.advance(candles, symbol)
+        return {s: self._candle(e) for s, e in engines.items()}
+
+    def orders(self, params: Params, body: bytes) -> Any:
+        """GET /_sim/orders?account=NAME: every order of the account, oldest first per symbol."""
+        account = self._account(params)
+        result = []
+        for order in self.venue.orders(account):
+            entry = order_json(order, self.api.market_data[order.symbol].decimals)
+            entry["account"] = account
+            entry["apiKey"] = order.key_hint
+            result.append(entry)
+        return result
+
+    def balances(self, params: Params, body: bytes) -> Any:
+        """GET /_sim/balances?account=NAME: ``{asset: {"free", "locked", "fees"}}``."""
+        account = self._account(params)
+        fees = self.venue.ledger.fees_paid(account)
+        return {
+            asset: {"free": str(free), "locked": str(locked), "fees": str(fees.get(asset, 0))}
+            for asset, (free, locked) in sorted(self.venue.ledger.balances(account).items())
+        }
+
+    def trades(self, params: Params, body: bytes) -> Any:
+        """GET /_sim/trades?account=NAME: every trade of the account (myTrades shape)."""
+        account = self._account(params)
+        return [trade_json(t, self.api.market_data[t.symbol].decimals) for t in self.venue.trades(account)]
+
+    def add_fault(self, params: Params, body: bytes) -> Any:
+        """POST /_sim/faults with a JSON fault spec (see :mod:`faults`)."""
+        try:
+            spec = json.loads(body or b"null")
+        except ValueError:
+            raise AdminError(400, f'expected a JSON body such as {{"kind": "429"}}, got {body[:60]!r}') from None
+        try:
+            fault = self.faults.add(spec)
+        except FaultSpecError as exc:
+            raise AdminError(400, str(exc)) from None
+        return {"armed": fault.describe(), "faults": self.faults.describe()}
+
+    def clear_faults(self, params: Params, body: bytes) -> Any:
+        """DELETE /_sim/faults: disarm every fault."""
+        self.faults.clear()
+        return []
+
+    def clear_unknown(self, params: Params, body: bytes) -> Any:
+        """DELETE /_sim/unknown: forget the recorded unknown requests."""
+        self.unknown.clear()
+        return []
+
+    def state(self, params: Params, body: bytes) -> Any:
+        """GET /_sim/state: replay position per symbol and the speed."""
+        return {
+            "speed": self._speed(),
+            "time": self.api.clock(),
+            "symbols": {
+                s: {
+                    **self._candle(e),
+                    "timeframe": timeframe_name(e.candles.timeframe_ms),
+                    "marketTime": e.market_time,
+                    "rules": {
+                        "tickSize": str(e.rules.tick_size),
+                        "stepSize": str(e.rules.step_size),
+                        "minQty": str(e.rules.min_qty),
+                        "minNotional": str(e.rules.min_notional),
+                    },
+                }
+                for s, e in self.venue.engines.items()
+            },
+        }

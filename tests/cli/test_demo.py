@@ -1,0 +1,34 @@
+import subprocess
+import sys
+
+
+def run_cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bastion", *args], capture_output=True, text=True, timeout=timeout, check=False
+    )
+
+
+def test_demo_places_and_fills_orders_through_ccxt_and_prints_balances():
+    result = run_cli("demo")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "placed buy  market" in out
+    assert out.count("filled buy  limit") == 1
+    assert out.count("filled sell limit") == 1
+    assert "Balances" in out
+    assert "Requests to unknown endpoints: 0" in out
+    assert "Traceback" not in result.stderr
+
+
+def test_version_and_help():
+    assert run_cli("version").stdout.startswith("bastion ")
+    help_text = run_cli("--help").stdout
+    for command in ("exchange", "data", "demo", "version"):
+        assert command in help_text
+
+
+def test_user_mistake_is_one_clear_line_without_traceback():
+    result = run_cli("exchange", "serve", "--keys-file", "/nonexistent/keys.json", "--port", "0", timeout=30)
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    assert "keys" in result.stderr.lower()

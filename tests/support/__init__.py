@@ -1,0 +1,1 @@
+"""Test helpers shared by the whole suite (importable as ``support`` via tests/conftest.py)."""
