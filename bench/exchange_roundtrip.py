@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
-import secrets
 import statistics
 import tempfile
 import time
@@ -21,6 +19,7 @@ from pathlib import Path
 
 from bastion.exchanges.ccxt import create_client
 from bastion.exchanges.credentials import ApiCredentials
+from bastion.exchanges.simulator import generate_entry
 from bastion.exchanges.simulator.process import SimulatorProcess
 
 SYMBOL = "BTC/USDT"
@@ -84,20 +83,20 @@ def main() -> None:
     parser.add_argument("--pairs", type=int, default=3000, help="pairs per run at most")
     parser.add_argument("--seconds", type=float, default=20, help="time limit per run")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="bastion-bench-") as tmp:
-        creds = ApiCredentials(secrets.token_hex(32), secrets.token_hex(32))
-        keys = Path(tmp) / "keys.json"
-        entry = {"api_key": creds.api_key, "secret": creds.secret, "account": "bench", "balances": {"USDT": "1000000"}}
-        keys.write_text(json.dumps([entry]))
-        with SimulatorProcess(keys, speed=0, log_file=Path(tmp) / "sim.log") as sim:
-            print(f"simulator {sim.url}; async ccxt {SYMBOL} limit create + cancel pairs")
-            for in_flight in (1, 32):
-                r = _asyncio_run(_run(sim.url, creds, args.pairs, args.seconds, in_flight))
-                label = "sequential" if in_flight == 1 else f"{in_flight} in flight"
-                print(
-                    f"{label:>13}: {r['pairs_per_s']:8.0f} pairs/s  ({r['pairs']} pairs in {r['seconds']:.2f} s; "
-                    f"pair latency p50 {r['p50_ms']:.2f} ms, p99 {r['p99_ms']:.2f} ms)"
-                )
+    entry = generate_entry("bench", {"USDT": "1000000"})
+    creds = ApiCredentials(entry["api_key"], entry["secret"])
+    with (
+        tempfile.TemporaryDirectory(prefix="bastion-bench-") as tmp,
+        SimulatorProcess(Path(tmp), speed=0, keys=[entry]) as sim,
+    ):
+        print(f"simulator {sim.url}; async ccxt {SYMBOL} limit create + cancel pairs")
+        for in_flight in (1, 32):
+            r = _asyncio_run(_run(sim.url, creds, args.pairs, args.seconds, in_flight))
+            label = "sequential" if in_flight == 1 else f"{in_flight} in flight"
+            print(
+                f"{label:>13}: {r['pairs_per_s']:8.0f} pairs/s  ({r['pairs']} pairs in {r['seconds']:.2f} s; "
+                f"pair latency p50 {r['p50_ms']:.2f} ms, p99 {r['p99_ms']:.2f} ms)"
+            )
 
 
 if __name__ == "__main__":

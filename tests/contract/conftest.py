@@ -17,10 +17,10 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from support.simulator import SimulatorProcess, make_key
 
 from bastion.exchanges.ccxt import AsyncCcxtExchange, CcxtExchange
 from bastion.exchanges.credentials import ApiCredentials
+from support.simulator import SimulatorProcess, make_key
 
 
 class _LoopThread:

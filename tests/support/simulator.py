@@ -10,29 +10,26 @@
         sim.advance(10)
         assert sim.orders("alice")[0]["status"] == "FILLED"
 
-Everything talks to 127.0.0.1 through ``http.client`` (no proxy settings apply).
+The process handling and admin calls are ``bastion.exchanges.simulator.process``; this module
+adds what only tests need: throwaway keys, ccxt clients per account and hand-signed requests.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import http.client
 import json
-import os
-import secrets
-import string
-import subprocess
-import sys
-import threading
 import time
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from importlib.resources import files
 from pathlib import Path
-from types import TracebackType
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
+
+from bastion.exchanges.simulator import generate_entry
+from bastion.exchanges.simulator.process import SimulatorAdminError, SimulatorStartError
+from bastion.exchanges.simulator.process import SimulatorProcess as _SimulatorProcess
 
 __all__ = [
     "SimulatorAdminError",
@@ -42,21 +39,6 @@ __all__ = [
     "make_key",
     "sign_query",
 ]
-
-_ALNUM = string.ascii_letters + string.digits
-
-
-class SimulatorStartError(RuntimeError):
-    """The simulator process exited or did not print ``listening on ...`` in time."""
-
-
-class SimulatorAdminError(RuntimeError):
-    """An admin call answered an HTTP error."""
-
-    def __init__(self, status: int, body: str) -> None:
-        super().__init__(f"admin API answered {status}: {body}")
-        self.status = status
-        self.body = body
 
 
 def make_key(
@@ -75,14 +57,9 @@ def make_key(
     restrictions
         apiRestrictions overrides such as ``{"enableWithdrawals": True}``.
     """
-    entry: dict[str, Any] = {
-        "api_key": "".join(secrets.choice(_ALNUM) for _ in range(64)),
-        "secret": "".join(secrets.choice(_ALNUM) for _ in range(64)),
-        "account": account,
-        "balances": {asset: str(amount) for asset, amount in (balances or {}).items()},
-    }
+    entry = generate_entry(account, {asset: str(amount) for asset, amount in (balances or {}).items()})
     if restrictions:
-        entry["restrictions"] = dict(restrictions)
+        entry["restrictions"] = {**entry["restrictions"], **restrictions}
     return entry
 
 
@@ -99,26 +76,8 @@ def sign_query(secret: str, params: Mapping[str, Any] | str) -> str:
     return f"{query}&signature={signature}"
 
 
-class SimulatorProcess:
-    """A ``bastion exchange serve`` subprocess on a free loopback port.
-
-    Parameters
-    ----------
-    tmp_path
-        A directory for the keys file and the server's stderr log.
-    markets
-        ``SYMBOL=PATH.csv[;rules]`` strings, or ``{symbol: path}``; None serves bundled BTC/USDT.
-    speed
-        Replayed candles per second; 0 holds the replay until :meth:`advance`; None is real time.
-    keys
-        Key entries (see :func:`make_key`); default one account "alice" with 10000 USDT and 1 BTC.
-    start
-        Index of the first current candle; None keeps the server's default (200).
-    extra_args
-        More ``serve`` options, such as ``("--maker-fee", "0.002")``.
-    startup_timeout
-        Seconds to wait for ``listening on ...``.
-    """
+class SimulatorProcess(_SimulatorProcess):
+    """The simulator process with test conveniences; by default one account "alice" (10000 USDT, 1 BTC)."""
 
     def __init__(
         self,
@@ -130,113 +89,9 @@ class SimulatorProcess:
         extra_args: Sequence[str] = (),
         startup_timeout: float = 30.0,
     ) -> None:
-        self.tmp_path = Path(tmp_path)
-        self.keys: list[dict[str, Any]] = (
-            [dict(k) for k in keys] if keys is not None else [make_key("alice", {"USDT": "10000", "BTC": "1"})]
-        )
-        if isinstance(markets, Mapping):
-            specs = [f"{symbol}={path}" for symbol, path in markets.items()]
-        else:
-            specs = list(markets or ())
-        self.keys_file = self._unique("simulator-keys", ".json")
-        self.log_file = self._unique("simulator-stderr", ".log")
-        args = [sys.executable, "-m", "bastion", "exchange", "serve", "--host", "127.0.0.1", "--port", "0"]
-        args += ["--keys-file", str(self.keys_file)]
-        for spec in specs:
-            args += ["--market", spec]
-        if speed is not None:
-            args += ["--speed", str(speed)]
-        if start is not None:
-            args += ["--start", str(start)]
-        self.args = [*args, *extra_args]
-        self.startup_timeout = startup_timeout
-        self.url = ""
-        self.host = ""
-        self.port = 0
-        self._proc: subprocess.Popen[str] | None = None
-
-    def _unique(self, stem: str, suffix: str) -> Path:
-        path = self.tmp_path / f"{stem}{suffix}"
-        n = 1
-        while path.exists():
-            n += 1
-            path = self.tmp_path / f"{stem}-{n}{suffix}"
-        return path
-
-    # --- life cycle -------------------------------------------------------------------------
-
-    def start(self) -> SimulatorProcess:
-        """Write the keys file, start the server and wait until it listens."""
-        self.tmp_path.mkdir(parents=True, exist_ok=True)
-        self.keys_file.write_text(json.dumps(self.keys, indent=2))
-        with self.log_file.open("w") as log:
-            self._proc = subprocess.Popen(
-                self.args,
-                stdout=subprocess.PIPE,
-                stderr=log,
-                stdin=subprocess.DEVNULL,
-                text=True,
-                env=dict(os.environ, PYTHONUNBUFFERED="1"),
-                start_new_session=True,
-            )
-        found: list[str] = []
-        ready = threading.Event()
-        stdout = self._proc.stdout
-
-        def drain() -> None:
-            for line in stdout or ():  # keep reading so the child never blocks on a full pipe
-                if not found and line.startswith("listening on "):
-                    found.append(line[len("listening on ") :].strip())
-                    ready.set()
-            ready.set()
-
-        threading.Thread(target=drain, name="simulator-stdout", daemon=True).start()
-        if not ready.wait(self.startup_timeout) or not found:
-            code = self._proc.poll()
-            self.stop()
-            raise SimulatorStartError(
-                f"simulator did not print 'listening on ...' within {self.startup_timeout:.0f} s "
-                f"(exit code {code}); stderr: {self.stderr()[-2000:]}"
-            )
-        self.url = found[0]
-        parts = urlsplit(self.url)
-        self.host, self.port = parts.hostname or "127.0.0.1", parts.port or 80
-        return self
-
-    def stop(self) -> None:
-        """Stop the server: SIGTERM, then SIGKILL after 5 s."""
-        proc, self._proc = self._proc, None
-        if proc is None:
-            return
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(5)
-        if proc.stdout is not None:
-            proc.stdout.close()
-
-    def __enter__(self) -> SimulatorProcess:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
-
-    @property
-    def pid(self) -> int | None:
-        """Return the server's process id while it runs."""
-        return None if self._proc is None else self._proc.pid
-
-    def stderr(self) -> str:
-        """Return what the server wrote to stderr so far."""
-        try:
-            return self.log_file.read_text(errors="replace")
-        except OSError:
-            return ""
+        if keys is None:
+            keys = [make_key("alice", {"USDT": "10000", "BTC": "1"})]
+        super().__init__(tmp_path, markets, speed, keys, start, extra_args, startup_timeout)
 
     # --- keys and clients -------------------------------------------------------------------
 
@@ -261,31 +116,6 @@ class SimulatorProcess:
             **kwargs,
         )
 
-    # --- raw HTTP ---------------------------------------------------------------------------
-
-    def http(
-        self,
-        method: str,
-        path: str,
-        query: str = "",
-        body: bytes | str = b"",
-        headers: Mapping[str, str] | None = None,
-        timeout: float = 10.0,
-    ) -> tuple[int, dict[str, str], bytes]:
-        """Send one request to the server; return status, headers and raw body."""
-        target = path + (f"?{query}" if query else "")
-        data = body.encode() if isinstance(body, str) else body
-        all_headers = dict(headers or {})
-        if data and "Content-Type" not in all_headers:
-            all_headers["Content-Type"] = "application/x-www-form-urlencoded"
-        conn = http.client.HTTPConnection(self.host, self.port, timeout=timeout)
-        try:
-            conn.request(method, target, body=data or None, headers=all_headers)
-            response = conn.getresponse()
-            return response.status, dict(response.getheaders()), response.read()
-        finally:
-            conn.close()
-
     def signed(
         self, method: str, path: str, params: Mapping[str, Any], account: str = "alice", *, in_body: bool = False
     ) -> tuple[int, Any]:
@@ -300,49 +130,3 @@ class SimulatorProcess:
         else:
             status, _, raw = self.http(method, path, query=signed, headers=headers)
         return status, json.loads(raw)
-
-    # --- admin API --------------------------------------------------------------------------
-
-    def admin(self, method: str, path: str, params: Mapping[str, Any] | None = None, body: Any = None) -> Any:
-        """Call ``/_sim/<path>`` and return its JSON; raise SimulatorAdminError on HTTP errors."""
-        data = b"" if body is None else json.dumps(body).encode()
-        headers = {"Content-Type": "application/json"} if data else {}
-        status, _, raw = self.http(method, f"/_sim/{path}", urlencode(params or {}), data, headers)
-        if status >= 400:
-            raise SimulatorAdminError(status, raw.decode(errors="replace"))
-        return json.loads(raw)
-
-    def advance(self, n: int = 1, symbol: str | None = None) -> dict[str, Any]:
-        """Advance the replay ``n`` candles (every symbol, or one); return the new current candles."""
-        params: dict[str, Any] = {"candles": n}
-        if symbol is not None:
-            params["symbol"] = symbol
-        return self.admin("POST", "advance", params)
-
-    def orders(self, account: str = "alice") -> list[dict[str, Any]]:
-        """Return every order of ``account`` (Binance fields plus ``account`` and ``apiKey``)."""
-        return self.admin("GET", "orders", {"account": account})
-
-    def balances(self, account: str = "alice") -> dict[str, dict[str, str]]:
-        """Return ``{asset: {"free", "locked", "fees"}}`` of ``account`` (decimal strings)."""
-        return self.admin("GET", "balances", {"account": account})
-
-    def trades(self, account: str = "alice") -> list[dict[str, Any]]:
-        """Return every trade of ``account`` (myTrades fields)."""
-        return self.admin("GET", "trades", {"account": account})
-
-    def fault(self, kind: str, count: int = 1, **options: Any) -> dict[str, Any]:
-        """Arm a fault for the next ``count`` matching requests (path, method, seconds, fraction...)."""
-        return self.admin("POST", "faults", body={"kind": kind, "count": count, **options})
-
-    def clear_faults(self) -> None:
-        """Disarm every fault."""
-        self.admin("DELETE", "faults")
-
-    def unknown(self) -> list[dict[str, Any]]:
-        """Return the requests that hit no known path (method, path, time)."""
-        return self.admin("GET", "unknown")
-
-    def state(self) -> dict[str, Any]:
-        """Return the replay position per symbol and the speed."""
-        return self.admin("GET", "state")

@@ -7,36 +7,24 @@ prints the fills and balances.
 
 from __future__ import annotations
 
-import json
-import secrets
 import tempfile
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from bastion.domain import OrderStatus
-from bastion.exchanges.ccxt import CcxtExchange
 from bastion.exchanges.credentials import ApiCredentials
-from bastion.exchanges.port import OrderSnapshot
-from bastion.exchanges.simulator.process import SimulatorProcess
+
+if TYPE_CHECKING:
+    from bastion.exchanges.ccxt import CcxtExchange
+    from bastion.exchanges.port import OrderSnapshot
+    from bastion.exchanges.simulator.process import SimulatorProcess
 
 SYMBOL = "BTC/USDT"
-
-
-def _throwaway_key(path: Path) -> ApiCredentials:
-    creds = ApiCredentials(secrets.token_hex(32), secrets.token_hex(32))
-    entry = {
-        "api_key": creds.api_key,
-        "secret": creds.secret,
-        "account": "demo",
-        "balances": {"USDT": "10000"},
-    }
-    path.write_text(json.dumps([entry]))
-    path.chmod(0o600)
-    return creds
 
 
 def _order_line(order: OrderSnapshot) -> str:
@@ -51,18 +39,24 @@ def demo(
     max_candles: int = typer.Option(2000, help="Give up if the limit orders have not filled after this many candles."),
 ) -> None:
     """Run the demo on the local exchange simulator and recorded BTC/USDT data."""
+    from bastion.exchanges.ccxt import CcxtExchange
+    from bastion.exchanges.simulator import generate_entry
+    from bastion.exchanges.simulator.process import SimulatorProcess
+
     console = Console(highlight=False, soft_wrap=True)
-    with tempfile.TemporaryDirectory(prefix="bastion-demo-") as tmp:
-        keys_file = Path(tmp) / "keys.json"
-        creds = _throwaway_key(keys_file)
-        with SimulatorProcess(keys_file, speed=0, log_file=Path(tmp) / "simulator.log") as sim:
-            console.print(f"[bold]Simulator[/] {sim.url} replaying recorded BTC/USDT 5m candles (held still)")
-            console.print(f"Throwaway key {creds!r} for account 'demo' with 10000 USDT\n")
-            exchange = CcxtExchange("simulator", credentials=creds, url=sim.url)
-            try:
-                _trade(console, exchange, sim, max_candles)
-            finally:
-                exchange.close()
+    entry = generate_entry("demo", {"USDT": "10000"})
+    creds = ApiCredentials(entry["api_key"], entry["secret"])
+    with (
+        tempfile.TemporaryDirectory(prefix="bastion-demo-") as tmp,
+        SimulatorProcess(Path(tmp), speed=0, keys=[entry]) as sim,
+    ):
+        console.print(f"[bold]Simulator[/] {sim.url} replaying recorded BTC/USDT 5m candles (held still)")
+        console.print(f"Throwaway key {creds!r} for account 'demo' with 10000 USDT\n")
+        exchange = CcxtExchange("simulator", credentials=creds, url=sim.url)
+        try:
+            _trade(console, exchange, sim, max_candles)
+        finally:
+            exchange.close()
 
 
 def _trade(console: Console, exchange: CcxtExchange, sim: SimulatorProcess, max_candles: int) -> None:
