@@ -488,24 +488,18 @@ class SymbolEngine:
         cumulative = q8(order.cumm_quote_exact)
         quote_qty = cumulative - previous
         rate = self.fees.maker if maker else self.fees.taker
+        # A buy pays quote and receives base, a sell the reverse; the fee is in what is received.
         if order.side == BUY:
-            fee = q8(qty * rate)
-            fee_asset = rules.base
-            if from_lock:
-                ledger.spend_locked(account, rules.quote, quote_qty)
-                order.locked -= quote_qty
-            else:
-                ledger.spend_free(account, rules.quote, quote_qty)
-            ledger.credit(account, rules.base, qty, fee=fee)
+            pay_asset, paid, fee_asset, received = rules.quote, quote_qty, rules.base, qty
         else:
-            fee = q8(quote_qty * rate)
-            fee_asset = rules.quote
-            if from_lock:
-                ledger.spend_locked(account, rules.base, qty)
-                order.locked -= qty
-            else:
-                ledger.spend_free(account, rules.base, qty)
-            ledger.credit(account, rules.quote, quote_qty, fee=fee)
+            pay_asset, paid, fee_asset, received = rules.base, qty, rules.quote, quote_qty
+        fee = q8(received * rate)
+        if from_lock:
+            ledger.spend_locked(account, pay_asset, paid)
+            order.locked -= paid
+        else:
+            ledger.spend_free(account, pay_asset, paid)
+        ledger.credit(account, fee_asset, received, fee=fee)
         now = self._clock()
         order.executed_qty += qty
         order.cumm_quote_qty = cumulative
