@@ -13,6 +13,11 @@ so nothing above the adapter ever catches a ccxt class.
     ├── OrderStateError              an order event that its state machine does not allow
     │   └── DuplicateFillError       a fill whose trade id was already applied
     ├── StorageError                 the database cannot be opened or migrated
+    ├── CustodyError                 the signer (or its client) refused or could not do something
+    │   ├── ForbiddenEndpoint        an exchange URL outside the signer's per-exchange allowlist
+    │   ├── KeyRefused               an API key with a dangerous permission or no IP restriction
+    │   ├── SignerUnavailable        no signer answers on the socket (not started, or gone)
+    │   └── SignerRefused            the signer answered with a refusal; ``kind`` says which
     └── ExchangeError                anything that went wrong talking to an exchange
         ├── AuthenticationFailed     key unknown, signature wrong (exchange said so)
         ├── PermissionRefused        the key may not do this
@@ -41,13 +46,16 @@ __all__ = [
     "BadSymbol",
     "BastionError",
     "ConfigError",
+    "CustodyError",
     "DuplicateFillError",
     "DuplicateOrder",
     "ExchangeDown",
     "ExchangeError",
     "ExchangeUnavailable",
     "FilterViolation",
+    "ForbiddenEndpoint",
     "InsufficientFunds",
+    "KeyRefused",
     "MarketRuleError",
     "NetworkTimeout",
     "OrderNotFound",
@@ -55,6 +63,8 @@ __all__ = [
     "OrderStateError",
     "PermissionRefused",
     "RateLimited",
+    "SignerRefused",
+    "SignerUnavailable",
     "StorageError",
     "TimestampRejected",
     "ValidationError",
@@ -93,6 +103,54 @@ class DuplicateFillError(OrderStateError):
 
 class StorageError(BastionError):
     """The database cannot be opened, migrated or written."""
+
+
+class CustodyError(BastionError):
+    """The signer, or a client talking to it, refused or could not do something."""
+
+
+class ForbiddenEndpoint(CustodyError):
+    """The signer's HTTP layer refused an exchange URL outside its allowlist; nothing was sent."""
+
+    def __init__(self, message: str, *, exchange: str, method: str, path: str) -> None:
+        super().__init__(message)
+        self.exchange = exchange
+        self.method = method
+        self.path = path
+
+
+class KeyRefused(CustodyError):
+    """An API key that Bastion will not use: a dangerous permission, or no IP restriction."""
+
+    def __init__(self, message: str, *, reasons: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.reasons = reasons
+
+
+class SignerUnavailable(CustodyError):
+    """No signer answers on the socket: it is not running, or it stopped."""
+
+
+class SignerRefused(CustodyError):
+    """The signer answered with a refusal.
+
+    ``kind`` names it: ``denied`` (the trade policy; ``rule`` and ``compared`` say which and
+    why), ``unknown_op``, ``unauthorized``, ``bad_request``, ``not_found``, ``halted``, or an
+    exchange error class name such as ``InsufficientFunds``.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        kind: str,
+        rule: str | None = None,
+        compared: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.rule = rule
+        self.compared = dict(compared or {})
 
 
 class ExchangeError(BastionError):

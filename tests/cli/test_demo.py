@@ -32,3 +32,12 @@ def test_user_mistake_is_one_clear_line_without_traceback():
     assert result.returncode != 0
     assert "Traceback" not in result.stderr
     assert "keys" in result.stderr.lower()
+
+
+def test_a_usage_error_is_reported_without_a_traceback_and_exits_non_zero():
+    # Regression: `import click` in main() failed (typer bundles click), so any unknown option
+    # crashed with a traceback; and typer.Exit codes were dropped in non-standalone mode.
+    result = run_cli("trade", "--no-such-option", timeout=30)
+    assert result.returncode == 2
+    assert "No such option" in result.stderr
+    assert "Traceback" not in result.stderr

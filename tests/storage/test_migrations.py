@@ -13,7 +13,18 @@ from sqlalchemy.exc import DBAPIError
 from bastion.storage.db import create_engine_for, current_revision, downgrade, head_revision, upgrade
 from bastion.storage.models import Base
 
-TABLES = {"accounts", "bots", "candles", "deals", "events", "fills", "markets", "orders"}
+TABLES = {
+    "api_keys",
+    "account_policies",
+    "accounts",
+    "bots",
+    "candles",
+    "deals",
+    "events",
+    "fills",
+    "markets",
+    "orders",
+}
 
 
 @pytest.fixture

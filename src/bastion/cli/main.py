@@ -30,30 +30,41 @@ def version() -> None:
 def _register() -> None:
     # Sub-command modules import heavy libraries; keep `bastion --help` and `version` quick by
     # registering them here, once.
-    from bastion.cli import data, demo, exchange
+    from bastion.cli import audit, data, demo, exchange, vault
 
     app.add_typer(exchange.app, name="exchange")
     app.add_typer(data.app, name="data")
+    app.add_typer(vault.app, name="vault")
+    app.add_typer(audit.app, name="audit")
     app.command(name="demo")(demo.demo)
+    from bastion.cli import keys, policy, signer, trade
+
+    app.command(name="signer")(signer.signer)
+    app.add_typer(keys.app, name="keys")
+    app.add_typer(policy.app, name="policy")
+    app.command(name="trade")(trade.trade)
+    app.command(name="panic")(trade.panic)
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Run the CLI; user mistakes print one clear line and exit non-zero, never a traceback."""
+    """Run the CLI; user mistakes print one clear line and exit non-zero, never a traceback.
+
+    Commands end with ``typer.Exit(code)`` for a meaningful non-zero exit (a policy denial, a
+    leak found); in non-standalone mode typer hands that code back, and it becomes the exit code.
+    """
+    from typer._click.exceptions import ClickException
+
     _register()
     try:
-        app(args=argv, standalone_mode=False)
+        code = app(args=argv, standalone_mode=False)
     except BastionError as exc:
         _err.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
         sys.exit(2)
     except typer.Abort:
         _err.print("aborted")
         sys.exit(130)
-    except SystemExit:
-        raise
-    except Exception as exc:  # click usage errors arrive here in non-standalone mode
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        raise
+    except ClickException as exc:  # usage errors: unknown option, missing value
+        exc.show()
+        sys.exit(exc.exit_code)
+    if isinstance(code, int) and not isinstance(code, bool) and code:
+        sys.exit(code)

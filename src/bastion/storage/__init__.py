@@ -37,6 +37,8 @@ from bastion.storage.records import (
 )
 from bastion.storage.repositories import (
     AccountRepository,
+    ApiKeyRecord,
+    ApiKeyRepository,
     BotRepository,
     CandleRepository,
     Clock,
@@ -44,6 +46,8 @@ from bastion.storage.repositories import (
     EventRepository,
     MarketRepository,
     OrderRepository,
+    PolicyRecord,
+    PolicyRepository,
     utc_now,
 )
 from bastion.storage.types import ColumnValueError, DecimalText, UtcDateTime
@@ -52,6 +56,8 @@ __all__ = [
     "AccountRecord",
     "AccountRepository",
     "AccountState",
+    "ApiKeyRecord",
+    "ApiKeyRepository",
     "BotRecord",
     "BotRepository",
     "Candle",
@@ -66,6 +72,8 @@ __all__ = [
     "EventRepository",
     "MarketRepository",
     "OrderRepository",
+    "PolicyRecord",
+    "PolicyRepository",
     "UpsertCounts",
     "UtcDateTime",
     "bastion_home",

@@ -23,6 +23,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -34,7 +35,9 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from bastion.storage.types import BigId, DecimalText, UtcDateTime
 
 __all__ = [
+    "AccountPolicyRow",
     "AccountRow",
+    "ApiKeyRow",
     "Base",
     "BotRow",
     "CandleRow",
@@ -84,6 +87,52 @@ class AccountRow(Base):
     exchange: Mapped[str] = mapped_column(String(32))
     state: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime]
+
+
+class ApiKeyRow(Base):
+    """An account's exchange API key: sealed by the vault to this row, never stored in clear.
+
+    ``key_hint`` (last four characters) and ``fingerprint`` identify the key to the user.
+    The sealed blobs' associated data is (account name, exchange, ``key_id``, ``version``).
+    """
+
+    __tablename__ = "api_keys"
+    __table_args__ = (_one_of("status", ("active", "paused"), "status"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), unique=True)
+    key_id: Mapped[str] = mapped_column(String(32), unique=True)
+    version: Mapped[int] = mapped_column(Integer)
+    exchange: Mapped[str] = mapped_column(String(32))
+    url: Mapped[str | None] = mapped_column(Text)
+    key_hint: Mapped[str] = mapped_column(String(8))
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    sealed_api_key: Mapped[bytes] = mapped_column(LargeBinary)
+    sealed_secret: Mapped[bytes] = mapped_column(LargeBinary)
+    sealed_password: Mapped[bytes | None] = mapped_column(LargeBinary)
+    allow_unrestricted_ip: Mapped[bool] = mapped_column(Boolean)
+    permissions: Mapped[dict[str, Any] | None]
+    status: Mapped[str] = mapped_column(String(16))
+    status_reason: Mapped[str | None] = mapped_column(Text)
+    checked_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+
+
+class AccountPolicyRow(Base):
+    """An account's trade policy and state, signed by the signer's Ed25519 key.
+
+    Only the signer writes it; a row whose signature does not verify (edited by anything
+    else) makes the signer halt the account.
+    """
+
+    __tablename__ = "account_policies"
+
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), primary_key=True)
+    config: Mapped[dict[str, Any]]
+    reason: Mapped[str | None] = mapped_column(Text)
+    revision: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime]
+    signature: Mapped[str] = mapped_column(String(128))
 
 
 class MarketRow(Base):

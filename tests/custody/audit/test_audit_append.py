@@ -261,3 +261,28 @@ def test_a_failed_write_is_rolled_back_and_the_log_refuses_further_appends(
         log.append("request", {"i": 2})
     log.close()
     assert verify(log_path, key.public_key(), require_head=False)
+
+
+def test_a_deferred_entry_is_fsynced_by_the_next_synced_append_sync_or_head(
+    log_path: Path, key: Ed25519PrivateKey, clock: Callable[[], int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    synced: list[int] = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(log_module.os, "fsync", lambda fd: (synced.append(fd), real_fsync(fd))[1])
+    with AuditLog.open(log_path, signing_key=key, clock=clock) as log:
+        synced.clear()
+        log.append("request", {"i": 1})
+        assert len(synced) == 1
+        log.append("outcome", {"i": 1}, sync=False)
+        assert len(synced) == 1  # written, not yet fsynced
+        assert len(_lines(log_path)) == 2  # but already in the file, in order
+        log.append("request", {"i": 2})  # one fsync covers both
+        assert len(synced) == 2
+        assert log.sync() is False  # nothing pending
+        log.append("outcome", {"i": 2}, sync=False)
+        assert log.sync() is True
+        log.append("outcome", {"i": 3}, sync=False)
+        before = len(synced)
+        log.sign_head()  # the log first, then the heads file
+        assert len(synced) == before + 2
+    assert verify(log_path, key.public_key())

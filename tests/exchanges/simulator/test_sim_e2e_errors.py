@@ -26,6 +26,7 @@ def sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimulatorProcess]:
         make_key("reader", {"USDT": "100"}, {"enableSpotAndMarginTrading": False}),
         make_key("risky", {}, {"enableWithdrawals": True, "ipRestrict": True, "createTime": 1600000000000}),
         make_key("faults", {"USDT": "10000", "BTC": "1"}),
+        make_key("changing", {"USDT": "1000"}),
     ]
     with SimulatorProcess(tmp_path_factory.mktemp("sim-errors"), keys=keys) as process:
         yield process
@@ -149,6 +150,52 @@ def test_api_restrictions_report_the_configured_flags(sim):
     assert restrictions["enableMargin"] is False
     assert restrictions["enableFutures"] is False
     assert restrictions["enableVanillaOptions"] is False
+
+
+def test_restrictions_change_at_runtime_through_the_admin_api(sim):
+    key = sim.key("changing")["api_key"]
+    exchange = client(sim, "changing")
+    assert exchange.sapiGetAccountApiRestrictions()["enableWithdrawals"] is False
+    answer = sim.set_restrictions(key, enableWithdrawals=True, ipRestrict=True)
+    assert answer["apiKey"] == f"****{key[-4:]}"
+    assert (answer["restrictions"]["enableWithdrawals"], answer["restrictions"]["ipRestrict"]) == (True, True)
+    restrictions = exchange.sapiGetAccountApiRestrictions()
+    assert (restrictions["enableWithdrawals"], restrictions["ipRestrict"]) == (True, True)
+    assert restrictions["enableReading"] is True  # fields not given keep their value
+    assert exchange.fetch_balance()["info"]["canWithdraw"] is True
+    sim.set_restrictions(key, enableSpotAndMarginTrading=False)
+    # ccxt reports -2015 after an earlier success as DDoSProtection, before it as AuthenticationError
+    with pytest.raises((ccxt.AuthenticationError, ccxt.DDoSProtection), match="-2015"):
+        exchange.create_order("BTC/USDT", "limit", "buy", 0.001, below_market(sim))
+    sim.set_restrictions(key, enableWithdrawals=False, ipRestrict=False, enableSpotAndMarginTrading=True)
+    assert exchange.sapiGetAccountApiRestrictions()["enableWithdrawals"] is False
+    assert sim.key("changing")["restrictions"]["enableWithdrawals"] is False
+
+
+def test_bad_restriction_changes_are_refused_with_what_was_expected(sim):
+    from support.simulator import SimulatorAdminError
+
+    key = sim.key("changing")["api_key"]
+    with pytest.raises(SimulatorAdminError, match="unknown restriction 'enableTeleport'; expected one of") as err:
+        sim.set_restrictions(key, enableTeleport=True)
+    assert err.value.status == 400
+    with pytest.raises(SimulatorAdminError, match="restriction enableWithdrawals must be true or false, got 'yes'"):
+        sim.set_restrictions(key, enableWithdrawals="yes")
+    with pytest.raises(SimulatorAdminError, match="non-empty object"):
+        sim.set_restrictions(key)
+    unknown = "Q" * 60 + "WXYZ"
+    with pytest.raises(SimulatorAdminError, match=r"unknown api_key \*\*\*\*WXYZ") as err:
+        sim.set_restrictions(unknown, enableWithdrawals=True)
+    assert err.value.status == 404
+    assert "Q" * 60 not in err.value.body
+    status, _, raw = sim.http("POST", "/_sim/keys/restrictions", body=b"{not json")
+    assert status == 400
+    assert b"expected a JSON body such as" in raw
+    status, _, raw = sim.http("POST", "/_sim/keys/restrictions", body=json.dumps({"api_key": key}))
+    assert status == 400
+    assert b'exactly \\"api_key\\" and \\"restrictions\\"' in raw
+    assert key.encode() not in raw
+    assert client(sim, "changing").sapiGetAccountApiRestrictions()["enableWithdrawals"] is False
 
 
 def test_two_keys_of_one_account_share_balances_and_orders(sim):

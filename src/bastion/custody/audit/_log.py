@@ -92,6 +92,7 @@ class AuditLog:
     __slots__ = (
         "_clock",
         "_closed",
+        "_dirty",
         "_failed",
         "_fd",
         "_heads_fd",
@@ -111,6 +112,7 @@ class AuditLog:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._closed = False
+        self._dirty = False
         self._failed: str | None = None
 
     @classmethod
@@ -313,10 +315,11 @@ class AuditLog:
             raise AuditPayloadError(f"clock() must return non-negative int milliseconds; returned {ts!r}")
         return ts
 
-    def _write(self, fd: int, path: Path, data: bytes, size_before: int) -> None:
+    def _write(self, fd: int, path: Path, data: bytes, size_before: int, *, sync: bool = True) -> None:
         try:
             write_all(fd, data)
-            os.fsync(fd)
+            if sync:
+                os.fsync(fd)
         except OSError as exc:
             self._failed = f"{type(exc).__name__}: {exc.strerror}"
             with contextlib.suppress(OSError):
@@ -325,8 +328,39 @@ class AuditLog:
                 f"writing to {path} failed ({exc.strerror}); the log refuses further appends"
             ) from exc
 
-    def append(self, kind: str, payload: Mapping[str, Any], *, secrets: Iterable[str] = ()) -> AuditEntry:
+    def sync(self) -> bool:
+        """Fsync entries appended with ``sync=False``; return whether there were any.
+
+        Raises
+        ------
+        AuditWriteError
+            If the fsync failed; no further appends are accepted.
+        """
+        with self._lock:
+            return self._sync_locked()
+
+    def _sync_locked(self) -> bool:
+        if not self._dirty or self._closed:
+            return False
+        try:
+            os.fsync(self._fd)
+        except OSError as exc:
+            self._failed = f"{type(exc).__name__}: {exc.strerror}"
+            raise AuditWriteError(
+                f"fsync of {self._path} failed ({exc.strerror}); the log refuses further appends"
+            ) from exc
+        self._dirty = False
+        return True
+
+    def append(
+        self, kind: str, payload: Mapping[str, Any], *, secrets: Iterable[str] = (), sync: bool = True
+    ) -> AuditEntry:
         """Append one entry and fsync it before returning.
+
+        With ``sync=False`` the entry is written but not fsynced: it becomes durable with the next
+        synced append (one fsync covers every earlier write to the file), :meth:`sync`,
+        :meth:`sign_head` or :meth:`close`. The signer uses it for an outcome, which follows a
+        request that was synced before it went to the exchange.
 
         Parameters
         ----------
@@ -340,6 +374,8 @@ class AuditLog:
         secrets
             Secret strings to mask wherever they appear in a value (e.g. the API secret
             of the request being logged).
+        sync
+            Fsync before returning (default). False defers durability as described above.
 
         Returns
         -------
@@ -367,7 +403,8 @@ class AuditLog:
             line = entry.to_line()
             if len(line) > _MAX_LINE_BYTES:
                 raise AuditPayloadError(f"entry is {len(line)} bytes; expected at most {_MAX_LINE_BYTES}")
-            self._write(self._fd, self._path, line, self._size)
+            self._write(self._fd, self._path, line, self._size, sync=sync)
+            self._dirty = not sync
             self._last_offset = self._size
             self._size += len(line)
             self._next_seq += 1
@@ -384,6 +421,7 @@ class AuditLog:
         """
         with self._lock:
             self._check_writable()
+            self._sync_locked()  # a head only covers entries that are on disk
             seq = self._next_seq - 1
             offset = self._last_offset if seq >= 0 else 0
             ts = self._now()
@@ -435,6 +473,9 @@ class AuditLog:
         if self._closed:
             return
         try:
+            if self._failed is None:
+                with self._lock:
+                    self._sync_locked()
             if sign and self._failed is None and self.unsigned_entries > 0:
                 self.sign_head()
         finally:

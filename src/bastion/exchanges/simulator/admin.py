@@ -2,7 +2,8 @@
 
 Every answer is JSON. Orders and trades use Binance's own field names, plus ``account`` and
 ``apiKey`` (the placing key as ``****abcd``) so tests can tell whose order it was, including
-orders placed outside Bastion.
+orders placed outside Bastion. ``POST /_sim/keys/restrictions`` changes a key's restrictions
+while the server runs (a key that gains withdrawal permission later, for instance).
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ from bastion.exchanges.simulator.api import BinanceApi
 from bastion.exchanges.simulator.candles import timeframe_name
 from bastion.exchanges.simulator.faults import FaultPlan, FaultSpecError
 from bastion.exchanges.simulator.format import fmt
+from bastion.exchanges.simulator.keys import DEFAULT_RESTRICTIONS, KeyEntry
 from bastion.exchanges.simulator.matching import SymbolEngine
 from bastion.exchanges.simulator.params import Params
-from bastion.exchanges.simulator.render import order_json, trade_json
+from bastion.exchanges.simulator.render import order_json, restrictions_json, trade_json
 
 __all__ = ["AdminApi", "AdminError"]
 
@@ -55,6 +57,7 @@ class AdminApi:
             ("GET", "/_sim/unknown"): lambda p, b: list(self.unknown),
             ("DELETE", "/_sim/unknown"): self.clear_unknown,
             ("GET", "/_sim/state"): self.state,
+            ("POST", "/_sim/keys/restrictions"): self.set_restrictions,
         }
 
     def _account(self, params: Params) -> str:
@@ -143,6 +146,52 @@ class AdminApi:
         """DELETE /_sim/unknown: forget the recorded unknown requests."""
         self.unknown.clear()
         return []
+
+    def _key(self, api_key: Any) -> KeyEntry:
+        if not isinstance(api_key, str) or not api_key:
+            raise AdminError(400, f'"api_key" must be the key\'s non-empty string, got {type(api_key).__name__}')
+        for entry in self.api.keyring.entries():
+            if entry.api_key == api_key:
+                return entry
+        raise AdminError(
+            404,
+            f"unknown api_key ****{api_key[-4:]}; the simulator has {len(self.api.keyring)} keys from its keys file",
+        )
+
+    def set_restrictions(self, params: Params, body: bytes) -> Any:
+        """POST /_sim/keys/restrictions: change a key's restrictions; answers its new apiRestrictions.
+
+        The body is ``{"api_key": "...", "restrictions": {"enableWithdrawals": true, ...}}`` with
+        apiRestrictions field names and true/false values; fields not given keep their value.
+        """
+        example = '{"api_key": "...", "restrictions": {"enableWithdrawals": true}}'
+        try:
+            spec = json.loads(body or b"null")
+        except ValueError:
+            raise AdminError(400, f"expected a JSON body such as {example}, got {body[:60]!r}") from None
+        if not isinstance(spec, dict) or set(spec) != {"api_key", "restrictions"}:
+            given = sorted(spec) if isinstance(spec, dict) else type(spec).__name__
+            raise AdminError(
+                400, f'expected a JSON object with exactly "api_key" and "restrictions", such as {example}, got {given}'
+            )
+        changes = spec["restrictions"]
+        if not isinstance(changes, dict) or not changes:
+            raise AdminError(
+                400,
+                f'"restrictions" must be a non-empty object such as {{"enableWithdrawals": true}}, got {changes!r:.60}',
+            )
+        for name, flag in changes.items():
+            if name not in DEFAULT_RESTRICTIONS:
+                raise AdminError(
+                    400, f"unknown restriction {name!r:.40}; expected one of {', '.join(DEFAULT_RESTRICTIONS)}"
+                )
+            if not isinstance(flag, bool):
+                raise AdminError(400, f"restriction {name} must be true or false, got {flag!r:.40}")
+        entry = self._key(spec["api_key"])
+        # KeyEntry is frozen but its restrictions dict is the one every request of this key reads,
+        # so updating it in place takes effect on the next request, signed or admin.
+        entry.restrictions.update(changes)
+        return {"apiKey": entry.hint, "restrictions": restrictions_json(entry, self.api.started_ms)}
 
     def state(self, params: Params, body: bytes) -> Any:
         """GET /_sim/state: replay position per symbol and the speed."""

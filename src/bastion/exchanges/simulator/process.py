@@ -244,3 +244,25 @@ class SimulatorProcess:
     def state(self) -> dict[str, Any]:
         """Return the replay position per symbol and the speed."""
         return self.admin("GET", "state")
+
+    def set_restrictions(self, api_key: str, **fields: bool) -> dict[str, Any]:
+        """Change a running key's restrictions, such as ``enableWithdrawals=True``.
+
+        Fields use Binance's apiRestrictions names; those not given keep their value. The next
+        ``GET /sapi/v1/account/apiRestrictions`` (and every permission check) sees the change.
+
+        Returns
+        -------
+        dict
+            ``{"apiKey": "****abcd", "restrictions": <the new apiRestrictions answer>}``.
+
+        Raises
+        ------
+        SimulatorAdminError
+            400 for an unknown field or a value that is not true/false, 404 for an unknown key.
+        """
+        result = self.admin("POST", "keys/restrictions", body={"api_key": api_key, "restrictions": fields})
+        for entry in self.keys:
+            if entry.get("api_key") == api_key:
+                entry["restrictions"] = {**entry.get("restrictions", {}), **fields}
+        return result

@@ -11,6 +11,7 @@ from bastion.storage.repositories._base import Clock, utc_now
 from bastion.storage.repositories.accounts import AccountRepository
 from bastion.storage.repositories.bots import BotRepository
 from bastion.storage.repositories.candles import CandleRepository
+from bastion.storage.repositories.custody import ApiKeyRecord, ApiKeyRepository, PolicyRecord, PolicyRepository
 from bastion.storage.repositories.deals import DealRepository
 from bastion.storage.repositories.events import EventRepository
 from bastion.storage.repositories.markets import MarketRepository
@@ -18,6 +19,8 @@ from bastion.storage.repositories.orders import OrderRepository
 
 __all__ = [
     "AccountRepository",
+    "ApiKeyRecord",
+    "ApiKeyRepository",
     "BotRepository",
     "CandleRepository",
     "Clock",
@@ -25,5 +28,7 @@ __all__ = [
     "EventRepository",
     "MarketRepository",
     "OrderRepository",
+    "PolicyRecord",
+    "PolicyRepository",
     "utc_now",
 ]

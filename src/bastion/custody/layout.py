@@ -1,0 +1,116 @@
+"""Where custody keeps its files under ``BASTION_HOME``.
+
+::
+
+    $BASTION_HOME/
+      vault.json              vault header (KDF parameters, salt, verifier); no secret in clear
+      signer-key.sealed       the audit-signing Ed25519 key, sealed by the vault
+      signer.pub              its public key, hex (what ``bastion audit verify`` pins)
+      audit/audit.jsonl       the hash-chained audit log
+      audit/audit.heads.jsonl its signed heads
+      signer.sock             the signer's Unix socket (mode 0600)
+      signer.pid              the running signer's pid
+      logs/signer.log         the signer's log (never a secret)
+
+The API keys themselves live in the database, sealed to their row.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from bastion.errors import ConfigError
+from bastion.storage.db import bastion_home
+
+__all__ = ["MAX_SOCKET_PATH", "HomeLayout"]
+
+#: ``sun_path`` holds 108 bytes on Linux, the terminating NUL included.
+MAX_SOCKET_PATH = 107
+
+
+@dataclass(frozen=True, slots=True)
+class HomeLayout:
+    """The custody files of one Bastion home.
+
+    Parameters
+    ----------
+    home
+        The ``BASTION_HOME`` directory.
+    """
+
+    home: Path
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> HomeLayout:
+        """Return the layout of ``$BASTION_HOME`` (default ``~/.bastion``)."""
+        return cls(bastion_home(env))
+
+    @property
+    def vault_header(self) -> Path:
+        """The vault header, ``vault.json``."""
+        return self.home / "vault.json"
+
+    @property
+    def signing_key(self) -> Path:
+        """The sealed audit-signing key."""
+        return self.home / "signer-key.sealed"
+
+    @property
+    def public_key(self) -> Path:
+        """The audit-signing public key, hex, one line."""
+        return self.home / "signer.pub"
+
+    @property
+    def audit_dir(self) -> Path:
+        """The audit log's directory."""
+        return self.home / "audit"
+
+    @property
+    def audit_log(self) -> Path:
+        """The audit log."""
+        return self.audit_dir / "audit.jsonl"
+
+    @property
+    def socket(self) -> Path:
+        """The signer's Unix socket."""
+        return self.home / "signer.sock"
+
+    @property
+    def pid_file(self) -> Path:
+        """The running signer's pid."""
+        return self.home / "signer.pid"
+
+    @property
+    def log_dir(self) -> Path:
+        """Where processes write their logs."""
+        return self.home / "logs"
+
+    @property
+    def signer_log(self) -> Path:
+        """The signer's log file."""
+        return self.log_dir / "signer.log"
+
+    def check_socket_path(self) -> Path:
+        """Return the socket path, or raise if it is too long for a Unix socket.
+
+        Raises
+        ------
+        ConfigError
+            The path exceeds the 107 bytes Linux allows.
+        """
+        path = self.socket
+        size = len(os.fsencode(path))
+        if size > MAX_SOCKET_PATH:
+            raise ConfigError(
+                f"the signer socket path {path} is {size} bytes; Unix sockets allow at most {MAX_SOCKET_PATH}. "
+                "Set BASTION_HOME to a shorter directory"
+            )
+        return path
+
+    def ensure(self) -> None:
+        """Create the home, audit and log directories with mode 0700."""
+        for directory in (self.home, self.audit_dir, self.log_dir):
+            directory.mkdir(mode=0o700, parents=True, exist_ok=True)

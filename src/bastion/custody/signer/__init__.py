@@ -1,0 +1,1 @@
+"""The signer process: the only holder of decrypted exchange API secrets, behind its HTTP allowlist."""

@@ -1,0 +1,1316 @@
+"""What the signer does for each request: policy, audit, then the exchange.
+
+:class:`SignerService` holds, per account, the decrypted key inside a guarded ccxt client (its
+HTTP layer refuses any URL outside the exchange's allowlist), the account's trade-policy
+firewall, the signer's own reference prices and the record of the orders it sent. Every request
+is appended to the audit log before anything goes to the exchange, and its outcome after.
+
+Order of work for ``place_order``::
+
+    key paused? -> reference price (the signer's own, cached briefly) -> policy.evaluate
+      denied:  audit "denial" -> (burst: HALT, signed policy row, alert) -> refuse
+      allowed: audit "request" -> exchange -> policy.record_sent -> audit "outcome"
+
+One lock per account serialises ``evaluate -> send -> record_sent`` so two requests in flight
+cannot both spend the same remaining budget.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import os
+import secrets
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from sqlalchemy.orm import Session, sessionmaker
+
+from bastion.custody.audit import AuditLog, canonical_json
+from bastion.custody.layout import HomeLayout
+from bastion.custody.policy import (
+    Denied,
+    OrderRequest,
+    PolicyConfig,
+    PolicyEngine,
+    PolicyState,
+    ReferenceMarket,
+    loosening,
+)
+from bastion.custody.signer.endpoints import guard_client
+from bastion.custody.signer.leak import ForeignOrder, SentOrders
+from bastion.custody.signer.permissions import assess, fetch_permissions
+from bastion.custody.signer.revoke import revoke_instructions
+from bastion.custody.vault import SealedSecret, SecretBinding, Vault, WrongPassphrase
+from bastion.errors import (
+    BastionError,
+    ConfigError,
+    ExchangeError,
+    KeyRefused,
+    NetworkTimeout,
+    ValidationError,
+)
+from bastion.exchanges.ccxt.adapter import AsyncCcxtExchange
+from bastion.exchanges.ccxt.factory import SIMULATOR_ID, create_client
+from bastion.exchanges.credentials import ApiCredentials
+from bastion.exchanges.port import ApiRestrictions, Balance, OrderSnapshot, Trade
+from bastion.storage import AccountRepository, AccountState, ApiKeyRecord, ApiKeyRepository, PolicyRepository
+
+__all__ = ["Refusal", "SignerOptions", "SignerService"]
+
+log = logging.getLogger("bastion.signer")
+
+_POLICY_CONTEXT = b"bastion.policy.v1\n"
+_ACCOUNT_STATE = {
+    PolicyState.ACTIVE: AccountState.ACTIVE,
+    PolicyState.REDUCING: AccountState.REDUCING,
+    PolicyState.HALTED: AccountState.HALTED,
+}
+_POLICY_FIELDS = frozenset(
+    {
+        "pairs",
+        "max_order_notional",
+        "max_daily_notional",
+        "min_volume_24h",
+        "quote_limits",
+        "max_orders_per_minute",
+        "max_deviation_pct",
+        "max_reference_age_ms",
+        "state",
+        "denial_burst",
+        "denial_window_ms",
+    }
+)
+
+
+class Refusal(Exception):
+    """A request the signer answers with ``ok: false`` (not a bug: the message goes to the caller)."""
+
+    def __init__(
+        self, kind: str, message: str, *, rule: str | None = None, compared: Mapping[str, Any] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+        self.rule = rule
+        self.compared = {k: str(v) for k, v in (compared or {}).items()}
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the wire form of the refusal."""
+        error: dict[str, Any] = {"kind": self.kind, "message": self.message}
+        if self.rule is not None:
+            error["rule"] = self.rule
+            error["compared"] = self.compared
+        return error
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SignerOptions:
+    """Timings of the signer's background work.
+
+    Parameters
+    ----------
+    poll_interval_s
+        How often the leak detector reconciles each account with the exchange.
+    recheck_interval_s
+        How often each key's permissions are checked again (default 24 h).
+    head_interval_s
+        How often the audit head is signed when entries were added.
+    reference_refresh_ms
+        Reuse a fetched reference price for at most this long before fetching again.
+    exchange_timeout_ms
+        Timeout of each exchange request.
+    """
+
+    poll_interval_s: float = 60.0
+    recheck_interval_s: float = 86_400.0
+    head_interval_s: float = 30.0
+    reference_refresh_ms: int = 2_000
+    exchange_timeout_ms: int = 10_000
+
+
+@dataclass(slots=True, kw_only=True)
+class _Account:
+    """One account's live state inside the signer."""
+
+    name: str
+    account_id: int
+    key: ApiKeyRecord
+    exchange: AsyncCcxtExchange
+    policy: PolicyEngine
+    revision: int
+    reason: str | None
+    secrets: tuple[str, ...] = field(repr=False)
+    sent: SentOrders = field(default_factory=SentOrders)
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    references: dict[str, ReferenceMarket] = field(default_factory=dict)
+    foreign: dict[str, ForeignOrder] = field(default_factory=dict)
+    last_leak_check_ms: int = 0
+    last_permission_check_ms: int = 0
+
+    @property
+    def paused(self) -> bool:
+        return self.key.status == "paused"
+
+
+def _plain(value: Decimal | None) -> str | None:
+    return None if value is None else format(value, "f")
+
+
+def order_json(order: OrderSnapshot) -> dict[str, Any]:
+    """Return an order snapshot as JSON-ready data (decimals as strings)."""
+    return {
+        "exchange_order_id": order.exchange_order_id,
+        "client_order_id": order.client_order_id,
+        "symbol": order.symbol,
+        "side": str(order.side),
+        "type": str(order.type),
+        "status": str(order.status),
+        "amount": _plain(order.amount),
+        "price": _plain(order.price),
+        "filled": _plain(order.filled),
+        "cost": _plain(order.cost),
+        "timestamp_ms": order.timestamp_ms,
+        "trades": [trade_json(t) for t in order.trades],
+    }
+
+
+def trade_json(trade: Trade) -> dict[str, Any]:
+    """Return a trade as JSON-ready data."""
+    return {
+        "trade_id": trade.trade_id,
+        "order_id": trade.order_id,
+        "symbol": trade.symbol,
+        "side": str(trade.side),
+        "price": _plain(trade.price),
+        "amount": _plain(trade.amount),
+        "fee": _plain(trade.fee),
+        "fee_currency": trade.fee_currency,
+        "is_maker": trade.is_maker,
+        "timestamp_ms": trade.timestamp_ms,
+    }
+
+
+def _balance_json(balances: Mapping[str, Balance]) -> dict[str, Any]:
+    return {c: {"free": _plain(b.free), "used": _plain(b.used), "total": _plain(b.total)} for c, b in balances.items()}
+
+
+def _permissions_json(perms: ApiRestrictions) -> dict[str, Any]:
+    return {
+        "can_read": perms.can_read,
+        "can_trade_spot": perms.can_trade_spot,
+        "can_withdraw": perms.can_withdraw,
+        "can_internal_transfer": perms.can_internal_transfer,
+        "can_universal_transfer": perms.can_universal_transfer,
+        "ip_restricted": perms.ip_restricted,
+    }
+
+
+def fingerprint(api_key: str) -> str:
+    """Return the short public fingerprint of an API key (SHA-256 of the key, 16 hex digits)."""
+    return "SHA256:" + hashlib.sha256(api_key.encode("utf-8")).hexdigest()[:16]
+
+
+def policy_message(account: str, config: Mapping[str, Any], reason: str | None, revision: int) -> bytes:
+    """Return the bytes the signer signs for a policy row."""
+    body = {"account": account, "config": dict(config), "reason": reason, "revision": revision}
+    return _POLICY_CONTEXT + canonical_json(body)
+
+
+def _decimal_param(params: Mapping[str, Any], name: str) -> Decimal | Any:
+    """Return a decimal parameter; a malformed value is passed on for the policy to deny."""
+    value = params.get(name)
+    if value is None or isinstance(value, Decimal):
+        return value
+    if isinstance(value, str | int) and not isinstance(value, bool):
+        try:
+            return Decimal(value)
+        except InvalidOperation:
+            return value
+    return value
+
+
+def _text(params: Mapping[str, Any], name: str, *, required: bool = True) -> str | None:
+    value = params.get(name)
+    if value is None and not required:
+        return None
+    if not isinstance(value, str) or not value:
+        raise Refusal("bad_request", f"parameter {name!r} must be a non-empty string, got {value!r}")
+    return value
+
+
+def _wall_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+class SignerService:
+    """The signer's operations. One instance per signer process; not thread-safe (asyncio).
+
+    Parameters
+    ----------
+    layout
+        The custody files (socket, audit log, vault).
+    vault
+        The unlocked vault.
+    audit
+        The open audit log.
+    signing_key
+        The Ed25519 key that signs audit heads and policy rows.
+    sessions
+        Database session factory.
+    options
+        Timings.
+    clock
+        Epoch milliseconds.
+    """
+
+    def __init__(
+        self,
+        *,
+        layout: HomeLayout,
+        vault: Vault,
+        audit: AuditLog,
+        signing_key: Ed25519PrivateKey,
+        sessions: sessionmaker[Session],
+        options: SignerOptions | None = None,
+        clock: Callable[[], int] = _wall_ms,
+    ) -> None:
+        self.layout = layout
+        self.vault = vault
+        self.audit = audit
+        self._signing_key = signing_key
+        self._public_key: Ed25519PublicKey = signing_key.public_key()
+        self.sessions = sessions
+        self.options = options or SignerOptions()
+        self.clock = clock
+        self.accounts: dict[str, _Account] = {}
+        self.stopping = asyncio.Event()
+        self._last_head_ms = clock()
+        self._history: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+        self._policy_revisions: dict[str, int] = {}
+
+    # ------------------------------------------------------------------ start-up
+
+    def replay_audit(self) -> int:
+        """Read the audit log once: the orders each account sent, 24 h budgets, policy revisions."""
+        count = 0
+        path = self.layout.audit_log
+        if not path.exists():
+            return 0
+        with path.open("rb") as handle:
+            for line in handle:
+                try:
+                    entry = json.loads(line)
+                except json.JSONDecodeError:
+                    continue
+                payload = entry.get("payload") or {}
+                account = payload.get("account")
+                if not isinstance(account, str):
+                    continue
+                kind = entry.get("kind")
+                self._history.setdefault(account, []).append((kind, {**payload, "_ts_ms": entry.get("ts_ms")}))
+                if kind == "policy_change" and isinstance(payload.get("revision"), int):
+                    self._policy_revisions[account] = payload["revision"]
+                count += 1
+        return count
+
+    async def load_accounts(self) -> None:
+        """Unseal every stored key into a guarded client and restore each account's policy."""
+        with self.sessions.begin() as session:
+            records = ApiKeyRepository(session).all()
+        for record in records:
+            try:
+                credentials = self._unseal(record)
+            except BastionError as exc:
+                log.error("account %s: key cannot be unsealed: %s", record.account, exc)
+                self._append("alert", {"account": record.account, "message": f"key cannot be unsealed: {exc}"})
+                continue
+            account = await self._open_account(record, credentials)
+            for kind, payload in self._history.pop(record.account, []):
+                account.sent.replay(kind, payload)
+                self._preload_budget(account, kind, payload)
+        self._history.clear()
+
+    def _unseal(self, record: ApiKeyRecord) -> ApiCredentials:
+        binding = SecretBinding(
+            account=record.account, exchange=record.exchange, key_id=record.key_id, version=record.version
+        )
+        with self.vault.unseal(SealedSecret.from_bytes(record.sealed_api_key), binding) as api_key:
+            key_text = api_key.reveal_str()
+        with self.vault.unseal(SealedSecret.from_bytes(record.sealed_secret), binding) as secret:
+            secret_text = secret.reveal_str()
+        password_text = None
+        if record.sealed_password is not None:
+            with self.vault.unseal(SealedSecret.from_bytes(record.sealed_password), binding) as password:
+                password_text = password.reveal_str()
+        return ApiCredentials(key_text, secret_text, password_text)
+
+    def _client(self, exchange: str, url: str | None, credentials: ApiCredentials) -> AsyncCcxtExchange:
+        options = {"warnOnFetchOpenOrdersWithoutSymbol": False, "fetchCurrencies": False}
+        client = create_client(
+            exchange,
+            asynchronous=True,
+            credentials=credentials,
+            url=url,
+            timeout_ms=self.options.exchange_timeout_ms,
+            options=options,
+        )
+        guard_client(client, exchange)
+        return AsyncCcxtExchange(exchange, client=client)
+
+    async def _open_account(self, record: ApiKeyRecord, credentials: ApiCredentials) -> _Account:
+        exchange = self._client(record.exchange, record.url, credentials)
+        config, revision, reason = self._load_policy(record)
+        account = _Account(
+            name=record.account,
+            account_id=record.account_id,
+            key=record,
+            exchange=exchange,
+            policy=PolicyEngine(account=record.account, config=config),
+            revision=revision,
+            reason=reason,
+            secrets=tuple(s for s in (credentials.api_key, credentials.secret, credentials.password) if s),
+        )
+        if record.checked_at is not None:
+            account.last_permission_check_ms = int(record.checked_at.timestamp() * 1000)
+        self.accounts[record.account] = account
+        try:
+            await exchange.load_markets()
+        except ExchangeError as exc:  # retried on the first order
+            log.warning("account %s: markets not loaded yet: %s", record.account, exc)
+        return account
+
+    def _load_policy(self, record: ApiKeyRecord) -> tuple[PolicyConfig, int, str | None]:
+        with self.sessions.begin() as session:
+            stored = PolicyRepository(session).get(record.account_id)
+        if stored is None:
+            return PolicyConfig(), 0, None
+        problem = None
+        try:
+            self._public_key.verify(
+                bytes.fromhex(stored.signature),
+                policy_message(record.account, stored.config, stored.reason, stored.revision),
+            )
+        except (InvalidSignature, ValueError):
+            problem = "its signature does not verify: the row was changed outside the signer"
+        audited = self._policy_revisions.get(record.account)
+        if problem is None and audited is not None and audited != stored.revision:
+            problem = f"it is revision {stored.revision} but the audit log's latest is {audited} (an old row restored)"
+        config = None
+        if problem is None:
+            try:
+                config = PolicyConfig.from_mapping(stored.config)
+            except ConfigError as exc:
+                problem = f"it does not parse: {exc}"
+        if problem is not None or config is None:
+            message = f"account {record.account} HALTED: the stored policy was refused, {problem}"
+            log.error(message)
+            self._append("alert", {"account": record.account, "message": message})
+            return PolicyConfig(state=PolicyState.HALTED), stored.revision, message
+        return config, stored.revision, stored.reason
+
+    def _preload_budget(self, account: _Account, kind: str, payload: Mapping[str, Any]) -> None:
+        if kind != "request" or payload.get("op") != "place_order":
+            return
+        decision = payload.get("decision") or {}
+        stamp = payload.get("_ts_ms")
+        symbol = (payload.get("params") or {}).get("symbol")
+        if not isinstance(stamp, int) or not isinstance(symbol, str) or self.clock() - stamp >= 86_400_000:
+            return
+        try:
+            notional = Decimal(str(decision.get("notional")))
+        except InvalidOperation:
+            return
+        if notional.is_finite() and notional >= 0:
+            account.policy.preload_sent(symbol=symbol, notional=notional, sent_ms=stamp)
+
+    # ------------------------------------------------------------------ audit
+
+    def _append(self, kind: str, payload: Mapping[str, Any], account: _Account | None = None) -> int:
+        secrets_ = account.secrets if account is not None else ()
+        # A request is fsynced before it goes to the exchange. Its outcome is written at once
+        # but fsynced with the next request (or within a second, see tick): one fsync per call.
+        entry = self.audit.append(kind, payload, secrets=secrets_, sync=kind != "outcome")
+        return entry.seq
+
+    def sign_head_if_due(self, *, force: bool = False) -> None:
+        """Sign the audit head when entries were added and the interval passed (or ``force``)."""
+        now = self.clock()
+        if self.audit.unsigned_entries and (force or now - self._last_head_ms >= self.options.head_interval_s * 1000):
+            self.audit.sign_head()
+            self._last_head_ms = now
+
+    # ------------------------------------------------------------------ dispatch
+
+    async def handle(self, op: str, params: Mapping[str, Any], peer: Mapping[str, int]) -> Any:
+        """Run one request and return its result, or raise :class:`Refusal`."""
+        handler = self._handlers().get(op)
+        if handler is None:
+            self._append("refused", {"op": op[:64], "reason": "unknown operation", "peer": dict(peer)})
+            raise Refusal(
+                "unknown_op",
+                f"operation {op[:64]!r} is not part of the signer's RPC; it answers: "
+                + ", ".join(sorted(self._handlers())),
+            )
+        return await handler(params, peer)
+
+    def _handlers(self) -> dict[str, Callable[[Mapping[str, Any], Mapping[str, int]], Awaitable[Any]]]:
+        return {
+            "ping": self.op_ping,
+            "place_order": self.op_place_order,
+            "cancel_order": self.op_cancel_order,
+            "get_order": self.op_get_order,
+            "open_orders": self.op_open_orders,
+            "balances": self.op_balances,
+            "my_trades": self.op_my_trades,
+            "key_status": self.op_key_status,
+            "keys_add": self.op_keys_add,
+            "keys_check": self.op_keys_check,
+            "keys_remove": self.op_keys_remove,
+            "policy_show": self.op_policy_show,
+            "policy_set": self.op_policy_set,
+            "panic": self.op_panic,
+        }
+
+    def _account(self, params: Mapping[str, Any]) -> _Account:
+        name = _text(params, "account")
+        account = self.accounts.get(name)  # type: ignore[arg-type]
+        if account is None:
+            known = ", ".join(sorted(self.accounts)) or "none yet; add one with `bastion keys add`"
+            raise Refusal("not_found", f"no API key for account {name!r} in this signer (accounts: {known})")
+        return account
+
+    def _failed(self, account: _Account, op: str, request_seq: int, exc: BastionError) -> Refusal:
+        """Audit a failed exchange call and return the refusal to answer with."""
+        kind = type(exc).__name__
+        self._append(
+            "outcome",
+            {
+                "account": account.name,
+                "op": op,
+                "request_seq": request_seq,
+                "ok": False,
+                "error": {"kind": kind, "message": str(exc)},
+            },
+            account,
+        )
+        return Refusal(kind, str(exc))
+
+    def _outcome(self, account: _Account, op: str, request_seq: int, result: Any) -> None:
+        self._append(
+            "outcome",
+            {"account": account.name, "op": op, "request_seq": request_seq, "ok": True, "result": result},
+            account,
+        )
+
+    async def _audited(
+        self,
+        account: _Account,
+        op: str,
+        params: Mapping[str, Any],
+        peer: Mapping[str, int],
+        call: Callable[[], Awaitable[Any]],
+        summary: Callable[[Any], dict[str, Any]],
+    ) -> Any:
+        """Audit the request, run the exchange call, audit a summary of its outcome, return its result."""
+        clean = {
+            k: v
+            for k, v in params.items()
+            if k in ("symbol", "exchange_order_id", "client_order_id", "since_ms", "limit")
+        }
+        seq = self._append("request", {"account": account.name, "op": op, "params": clean, "peer": dict(peer)}, account)
+        try:
+            result = await call()
+        except BastionError as exc:
+            raise self._failed(account, op, seq, exc) from None
+        self._outcome(account, op, seq, summary(result))
+        return result
+
+    # ------------------------------------------------------------------ trading RPC
+
+    async def op_ping(self, params: Mapping[str, Any], peer: Mapping[str, int]) -> Any:
+        """Liveness: pid and accounts."""
+        return {"pid": os.getpid(), "accounts": sorted(self.accounts)}
+
+    async def _reference(self, account: _Account, symbol: str) -> ReferenceMarket | None:
+        now = self.clock()
+        cached = account.references.get(symbol)
+        if cached is not None and now - cached.as_of_ms < self.options.reference_refresh_ms:
+            return cached
+        try:
+            ticker = await account.exchange.fetch_ticker(symbol)
+        except ExchangeError as exc:
+            log.warning("account %s: reference for %s unavailable: %s", account.name, symbol, exc)
+            return cached
+        received = self.clock()
+        price = ticker.last
+        if price is None and ticker.bid is not None and ticker.ask is not None:
+            price = (ticker.bid + ticker.ask) / 2
+        if price is None:
+            return cached
+        as_of = received
+        # The simulator replays recorded history, so its tickers carry market time, not wall
+        # time: date them by arrival. Live exchanges' own timestamps count (older one wins).
+        if account.key.exchange != SIMULATOR_ID and ticker.timestamp_ms is not None:
+            as_of = min(ticker.timestamp_ms, received)
+        reference = ReferenceMarket(
+            symbol=symbol,
+            price=price,
+            bid=ticker.bid,
+            ask=ticker.ask,
+            quote_volume_24h=ticker.quote_volume,
+            as_of_ms=as_of,
+        )
+        account.references[symbol] = reference
+        return reference
+
+    async def _reduces_exposure(self, account: _Account, request: OrderRequest) -> bool:
+        """Whether a sell only sells base the account holds (checked with balances the signer fetched)."""
+        if request.side != "sell" or not isinstance(request.symbol, str) or "/" not in request.symbol:
+            return False
+        base = request.symbol.split("/")[0]
+        balances = await account.exchange.fetch_balance()
+        held = balances.get(base)
+        amount = request.amount
+        return held is not None and isinstance(amount, Decimal) and amount.is_finite() and 0 < amount <= held.total
+
+    async def op_place_order(self, params: Mapping[str, Any], peer: Mapping[str, int]) -> Any:
+        """Judge an order with the policy, audit it, and place it if allowed."""
+        account = self._account(params)
+        clean = {
+            k: params.get(k)
+            for k in ("symbol", "side", "type", "amount", "price", "quote_amount", "client_order_id")
+            if params.get(k) is not None
+        }
+        async with account.lock:
+            request = OrderRequest(
+                account=account.name,
+                symbol=params.get("symbol"),  # type: ignore[arg-type]
+                side=params.get("side"),  # type: ignore[arg-type]
+                type=params.get("type"),  # type: ignore[arg-type]
+                amount=_decimal_param(params, "amount"),
+                price=_decimal_param(params, "price"),
+                quote_amount=_decimal_param(params, "quote_amount"),
+                client_order_id=params.get("client_order_id"),  # type: ignore[arg-type]
+            )
+            if account.paused:
+                message = f"account {account.name} is paused: {account.key.status_reason}"
+                self._append(
+                    "denial",
+                    {
+                        "account": account.name,
+                        "op": "place_order",
+                        "params": clean,
+                        "peer": dict(peer),
+                        "rule": "key_paused",
+                        "message": message,
+                        "compared": {},
+                    },
+                    account,
+                )
+                raise Refusal("denied", message, rule="key_paused")
+            reference = None
+            if isinstance(request.symbol, str) and request.symbol in account.policy.config.pairs:
+                reference = await self._reference(account, request.symbol)
+            if account.policy.state is PolicyState.REDUCING:
+                request = OrderRequest(
+                    account=request.account,
+                    symbol=request.symbol,
+                    side=request.side,
+                    type=request.type,
+                    amount=request.amount,
+                    price=request.price,
+                    quote_amount=request.quote_amount,
+                    client_order_id=request.client_order_id,
+                    reduces_exposure=await self._reduces_exposure(account, request),
+                )
+            if reference is None:
+                reference = ReferenceMarket(symbol=str(request.symbol), price=Decimal(0), as_of_ms=0)
+            decision = account.policy.evaluate(request, reference, self.clock())
+            if isinstance(decision, Denied):
+                self._append(
+                    "denial",
+                    {
+                        "account": account.name,
+                        "op": "place_order",
+                        "params": clean,
+                        "peer": dict(peer),
+                        "rule": decision.rule.value,
+                        "message": decision.message,
+                        "compared": {k: str(v) for k, v in decision.compared_values.items()},
+                        "halted_now": decision.halted_now,
+                    },
+                    account,
+                )
+                if decision.halted_now:
+                    self._persist_policy(account, reason=decision.alert, change="halted by a burst of denials")
+                    self._alert(account, decision.alert or "account halted")
+                raise Refusal(
+                    "denied",
+                    f"{decision.rule.value}: {decision.message}",
+                    rule=decision.rule.value,
+                    compared=decision.compared_values,
+                )
+            seq = self._append(
+                "request",
+                {
+                    "account": account.name,
+                    "op": "place_order",
+                    "params": clean,
+                    "peer": dict(peer),
+                    "decision": {
+                        "allowed": True,
+                        "notional": str(decision.notional),
+                        "quote": decision.quote,
+                        "expected_price": str(decision.expected_price),
+                    },
+                },
+                account,
+            )
+            account.sent.sent(request.client_order_id, request.symbol, request.side)
+            try:
+                order = await account.exchange.create_order(
+                    request.symbol,
+                    request.side,
+                    request.type,
+                    request.amount,
+                    request.price,
+                    client_order_id=request.client_order_id,
+                    quote_amount=request.quote_amount,
+                )
+            except NetworkTimeout as exc:
+                account.policy.record_sent(request, self.clock())  # it may have landed
+                refusal = self._failed(account, "place_order", seq, exc)
+                refusal.message += "; retry with the same client_order_id"
+                raise refusal from None
+            except BastionError as exc:
+                raise self._failed(account, "place_order", seq, exc) from None
+            account.policy.record_sent(request, self.clock())
+            account.sent.answered(request.client_order_id, order.exchange_order_id)
+            result = order_json(order)
+            self._outcome(account, "place_order", seq, result)
+            return result
+
+    def _order_ids(self, params: Mapping[str, Any]) -> tuple[str, str | None, str | None]:
+        symbol = _text(params, "symbol")
+        eid = _text(params, "exchange_order_id", required=False)
+        cid = _text(params, "client_order_id", required=False)
+        if eid is None and cid is None:
+            raise Refusal("bad_request", "give exchange_order_id or client_order_id")
+        return symbol, eid, cid  # type: ignore[return-value]
+
+    async def op_cancel_order(self, params: Mapping[str, Any], peer: Mapping[str, int]) -> Any:
+        """Cancel one order (allowed in every state: cancelling only reduces risk)."""
+        account = self._account(params)
+        symbol, eid, cid = self._order_ids(params)
+        order = await self._audited(
+            account,
+            "cancel_order",
+            params,
+            peer,
+            lambda: account.exchange.cancel_order(symbol, exchange_order_id=eid, client_order_id=cid),
+            lambda o: {"exchange_order_id": o.exchange_order_id, "status": str(o.status)},
+        )
+        return order_json(order)
+
+    async def op_get_order(self, params: Mapping[str, Any], peer: Mapping[str, int]) -> Any:
+        """Return one order as the exchange reports it."""
+        account = self._account(params)
+        symbol, eid, cid = self._order_ids(params)
+        order = await self._audited(
+            account,
+            "get_order",
+            params,
+            peer,
+            lambda: account.exchange.fetch_order(symbol, exchange_order_id=eid, client_order_id=cid),
+            lambda o: {"exchange_order_id": o.exchange_order_id, "status": str(o.status)},
+        )
+        return order_json(order)
+
+    async def op_open_orders(self, params: Mapping[str, Any], peer: Mapping[str, int]) -> Any:
+        """Return the account's open orders (one market or all)."""
+        account = self._account(params)
+        symbol = _text(params, "symbol", required=False)
+        orders = await self._audited(
+            account,
+            "open_orders",
+            params,
+            peer,
+            lambda: account.exchange.fetch_open_orders(symbol),
+            lambda r: {"count": len(r)},
+        )
+        return [order_json(o) for o in orders]
+
+    async def op_balances(self, params: Mapping[str, Any], peer: Mapping[str, int]) -> Any:
+        """Return the account's non-zero balances."""
+        account = self._account(params)
+        balances = await self._audited(
+            account, "balances", params, peer, account.exchange.fetch_balance, lambda r: {"currencies": len(r)}
+        )
+        return _balance_json(balances)
+
+    async def op_my_trades(self, params: Mapping[str, Any], peer: Mapping[str, int]) -> Any:
+        """Return the account's own trades in one market."""
+        account = self._account(params)
+        symbol = _text(params, "symbol")
+        since, limit = params.get("since_ms"), params.get("limit")
+        for name, value in (("since_ms", since), ("limit", limit)):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+                raise Refusal("bad_request", f"{name} must be a non-negative integer, got {value!r}")
+        trades = await self._audited(
+            account,
+            "my_trades",
+            params,
+            peer,
+            lambda: account.exchange.fetch_my_trades(symbol, since_ms=since, limit=limit),  # type: ignore[arg-type]
+            lambda r: {"count": len(r)},
+        )
+        return [trade_json(t) for t in trades]
+
+    def _status(self, account: _Account) -> dict[str, Any]:
+        key = account.key
+        return {
+            "account": account.name,
+            "exchange": key.exchange,
+            "key_hint": key.key_hint,
+            "fingerprint": key.fingerprint,
+            "status": key.status,
+            "status_reason": key.status_reason,
+            "state": account.policy.state.value,
+            "state_reason": account.reason,
+            "permissions": key.permissions,
+            "last_permission_check_ms": account.last_permission_check_ms or None,
+            "last_leak_check_ms": account.last_leak_check_ms or None,
+            "foreign_orders": [f.to_json() for f in account.foreign.values()],
+            "orders_sent": len(account.sent),
+        }
+
+    async def op_key_status(self, params: Mapping[str, Any], peer: Mapping[str, int]) -> Any:
+        """Return each key's status (never a secret): hint, fingerprint, permissions, state."""
+        if params.get("account") is not None:
+            return [self._status(self._account(params))]
+        return [self._status(a) for _, a in sorted(self.accounts.items())]
+
+    # ------------------------------------------------------------------ policy
+
+    def _signed_policy(self, name: str, config: dict[str, Any], reason: str | None, revision: int) -> str:
+        return self._signing_key.sign(policy_message(name, config, reason, revision)).hex()
+
+    def _persist_policy(
+        self,
+        account: _Account,
+        *,
+        reason: str | None,
+        change: str,
+        before: dict[str, Any] | None = None,
+        loosened: list[str] | None = None,
+        authorized: bool = False,
+    ) -> None:
+        config = account.policy.config.to_dict()
+        revision = account.revision + 1
+        signature = self._signed_policy(account.name, config, reason, revision)
+        with self.sessions.begin() as session:
+            PolicyRepository(session).put(
+                account.account_id,
+                config=config,
+                reason=reason,
+                revision=revision,
+                updated_at=_utc(self.clock()),
+                signature=signature,
+            )
+            AccountRepository(session).set_state(account.name, _ACCOUNT_STATE[account.policy.state])
+        account.revision = revision
+        account.reason = reason
+        self._audit_policy(account, change, before, loosened, authorized)
+
+    def _audit_policy(
+        self,
+        account: _Account,
+        change: str,
+        before: dict[str, Any] | None,
+        loosened: list[str] | None,
+        authorized: bool,
+    ) -> None:
+        self._append(
+            "policy_change",
+            {
+                "account": account.name,
+                "revision": account.revision,
+                "change": change,
+                "before": before,
+                "after": account.policy.config.to_dict(),
+                "loosening": loosened or [],
+                "user_confirmed": authorized,
+                "reason": account.reason,
+            },
+            account,
+        )
+
+    async def _passphrase_ok(self, params: Mapping[str, Any]) -> bool:
+        passphrase = params.get("passphrase")
+        if not isinstance(passphrase, str) or not passphrase:
+            return False
+        home = self.layout.home
+
+        def check() -> bool:
+            try:
+                Vault.open(home, passphrase).close()
+            except WrongPassphrase:
+                return False
+            return True
+
+        return await asyncio.get_running_loop().run_in_executor(None, check)
+
+    async def op_policy_show(self, params: Mapping[str, Any], peer: Mapping[str, int]) -> Any:
+        """Return an account's policy, state and how much of its budget is used."""
+        account = self._account(params)
+        usage = account.policy.usage(self.clock())
+        return {
+            "account": account.name,
+            "policy": account.policy.config.to_dict(),
+            "state": account.policy.state.value,
+            "reason": account.reason,
+            "revision": account.revision,
+            "usage": {
+                "orders_last_minute": usage.orders_last_minute,
+                "notional_24h": {q: str(v) for q, v in usage.notional_24h.items()},
+                "denials_in_window": usage.denials_in_window,
+            },
+        }
+
+    async def op_policy_set(self, params: Mapping[str, Any], peer: Mapping[str, int]) -> Any:
+        """Change an account's policy; a change that loosens it needs the vault passphrase."""
+        account = self._account(params)
+        changes = params.get("changes")
+        if not isinstance(changes, Mapping) or not changes:
+            raise Refusal("bad_request", "policy_set needs 'changes', a non-empty mapping of policy fields")
+        unknown = sorted(set(changes) - _POLICY_FIELDS)
+        if unknown:
+            raise Refusal(
+                "bad_request",
+                f"unknown policy field(s) {', '.join(unknown)}; expected some of {', '.join(sorted(_POLICY_FIELDS))}",
+            )
+        before = account.policy.config.to_dict()
+        try:
+            new = PolicyConfig.from_mapping({**before, **changes})
+        except ConfigError as exc:
+            raise Refusal("bad_request", str(exc)) from None
+        loosened = loosening(account.policy.config, new)
+        authorized = False
+        if loosened:
+            authorized = await self._passphrase_ok(params)
+            if not authorized:
+                self._append(
+                    "refused",
+                    {
+                        "account": account.name,
+                        "op": "policy_set",
+                        "reason": "loosening without the vault passphrase",
+                        "loosening": loosened,
+                        "peer": dict(peer),
+                    },
+                    account,
+                )
+                raise Refusal(
+                    "unauthorized",
+                    "this change loosens the policy (" + "; ".join(loosened) + "); it needs the vault passphrase",
+                )
+        async with account.lock:
+            was_halted = account.policy.state is PolicyState.HALTED
+            account.policy.set_config(new)
+            if was_halted and new.state is not PolicyState.HALTED and account.foreign:
+                ids = sorted(account.foreign)
+                account.sent.acknowledge(ids)
+                self._append("leak_ack", {"account": account.name, "exchange_order_ids": ids}, account)
+                account.foreign.clear()
+            reason = params.get("reason") if isinstance(params.get("reason"), str) else None
+            self._persist_policy(
+                account,
+                reason=reason,
+                change="set by the user",
+                before=before,
+                loosened=loosened,
+                authorized=authorized,
+            )
+        return await self.op_policy_show({"account": account.name}, peer)
+
+    def _halt(self, account: _Account, reason: str) -> None:
+        if account.policy.state is not PolicyState.HALTED:
+            account.policy.set_state(PolicyState.HALTED)
+            self._persist_policy(account, reason=reason, change="halted by the signer")
+        self._alert(account, reason)
+
+    def _alert(self, account: _Account, message: str) -> None:
+        log.error("ALERT %s", message)
+        self._append("alert", {"account": account.name, "message": message}, account)
+
+    # ------------------------------------------------------------------ keys
+
+    async def op_keys_add(self, params: Mapping[str, Any], peer: Mapping[str, int]) -> Any:
+        """Check a new key's permissions on the exchange, then seal and store it."""
+        name = _text(params, "account")
+        exchange_id = _text(params, "exchange")
+        url = _text(params, "url", required=False)
+        api_key = _text(params, "api_key")
+        secret = _text(params, "secret")
+        password = _text(params, "password", required=False)
+        allow_unrestricted = params.get("allow_unrestricted_ip") is True
+        audit_params = {
+            "account": name,
+            "exchange": exchange_id,
+            "url": url,
+            "allow_unrestricted_ip": allow_unrestricted,
+        }
+        secrets_ = tuple(s for s in (api_key, secret, password) if s)
+        if not await self._passphrase_ok(params):
+            self._append(
+                "refused",
+                {
+                    "op": "keys_add",
+                    "params": audit_params,
+                    "reason": "wrong or missing vault passphrase",
+                    "peer": dict(peer),
+                },
+            )
+            raise Refusal("unauthorized", "adding a key needs the vault passphrase, and the one given is wrong")
+        if name in self.accounts:
+            raise Refusal(
+                "bad_request", f"account {name!r} already has a key; remove it first with `bastion keys remove`"
+            )
+        seq = self._append("request", {"account": name, "op": "keys_add", "params": audit_params, "peer": dict(peer)})
+        credentials = ApiCredentials(api_key, secret, password)  # type: ignore[arg-type]
+        try:
+            exchange = self._client(exchange_id, url, credentials)  # type: ignore[arg-type]
+        except (ConfigError, ValidationError) as exc:
+            raise Refusal("bad_request", str(exc)) from None
+        try:
+            perms = await fetch_permissions(exchange.client, exchange_id)
+            reasons = assess(perms, exchange_id=exchange_id, allow_unrestricted_ip=allow_unrestricted)
+            if reasons:
+                raise KeyRefused("the key was refused: " + " ".join(reasons), reasons=tuple(reasons))
+            await exchange.load_markets()
+        except BastionError as exc:
+            await exchange.close()
+            self.audit.append(
+                "outcome",
+                {
+                    "account": name,
+                    "op": "keys_add",
+                    "request_seq": seq,
+                    "ok": False,
+                    "error": {"kind": type(exc).__name__, "message": str(exc)},
+                },
+                secrets=secrets_,
+            )
+            raise Refusal(type(exc).__name__, str(exc)) from None
+        await exchange.close()
+        record = self._store_key(name, exchange_id, url, credentials, perms, allow_unrestricted)  # type: ignore[arg-type]
+        account = await self._open_account(record, credentials)
+        self._audit_policy(account, "key added: the stored policy applies", None, None, False)
+        result = {
+            "account": name,
+            "exchange": exchange_id,
+            "key_hint": record.key_hint,
+            "fingerprint": record.fingerprint,
+            "permissions": record.permissions,
+            "policy": account.policy.config.to_dict(),
+        }
+        self._append(
+            "key_event",
+            {
+                "account": name,
+                "event": "added",
+                "request_seq": seq,
+                "key_hint": record.key_hint,
+                "fingerprint": record.fingerprint,
+                "permissions": record.permissions,
+            },
+            account,
+        )
+        return result
+
+    def _store_key(
+        self,
+        name: str,
+        exchange_id: str,
+        url: str | None,
+        credentials: ApiCredentials,
+        perms: ApiRestrictions,
+        allow_unrestricted: bool,
+    ) -> ApiKeyRecord:
+        key_id = secrets.token_hex(8)
+        binding = SecretBinding(account=name, exchange=exchange_id, key_id=key_id, version=1)
+        sealed_key = self.vault.seal(credentials.api_key, binding).to_bytes()
+        sealed_secret = self.vault.seal(credentials.secret, binding).to_bytes()
+        sealed_password = (
+            None if credentials.password is None else self.vault.seal(credentials.password, binding).to_bytes()
+        )
+        with self.sessions.begin() as session:
+            accounts = AccountRepository(session)
+            existing = accounts.get(name)
+            try:
+                if existing is None:
+                    existing = accounts.create(name, exchange_id)
+                elif existing.exchange != exchange_id:
+                    raise ValidationError(f"account {name!r} is on exchange {existing.exchange!r}, not {exchange_id!r}")
+                record = ApiKeyRepository(session).add(
+                    account_id=existing.id,
+                    key_id=key_id,
+                    version=1,
+                    exchange=exchange_id,
+                    url=url,
+                    key_hint=credentials.api_key[-4:],
+                    fingerprint=fingerprint(credentials.api_key),
+                    sealed_api_key=sealed_key,
+                    sealed_secret=sealed_secret,
+                    sealed_password=sealed_password,
+                    allow_unrestricted_ip=allow_unrestricted,
+                    permissions=_permissions_json(perms),
+                )
+                policies = PolicyRepository(session)
+                if policies.get(existing.id) is None:  # a re-added key keeps the account's policy
+                    revision = self._policy_revisions.get(name, 0) + 1
+                    config = PolicyConfig().to_dict()
+                    policies.put(
+                        existing.id,
+                        config=config,
+                        reason=None,
+                        revision=revision,
+                        updated_at=_utc(self.clock()),
+                        signature=self._signed_policy(name, config, None, revision),
+                    )
+                    self._policy_revisions[name] = revision
+                return record
+            except ValidationError as exc:
+                raise Refusal("bad_request", str(exc)) from None
+
+    async def op_keys_remove(self, params: Mapping[str, Any], peer: Mapping[str, int]) -> Any:
+        """Forget an account's key: out of memory and out of the database."""
+        account = self._account(params)
+        async with account.lock:
+            self._append(
+                "key_event",
+                {
+                    "account": account.name,
+                    "event": "removed",
+                    "key_hint": account.key.key_hint,
+                    "fingerprint": account.key.fingerprint,
+                    "peer": dict(peer),
+                },
+                account,
+            )
+            with self.sessions.begin() as session:
+                ApiKeyRepository(session).remove(account.account_id)
+            await self._purge(account)
+            del self.accounts[account.name]
+        return {"account": account.name, "removed": True, "revoke": list(revoke_instructions(account.key.exchange))}
+
+    async def check_permissions(self, account: _Account) -> dict[str, Any]:
+        """Fetch the key's permissions; pause the account if it gained a dangerous one, resume if fixed."""
+        perms = await fetch_permissions(account.exchange.client, account.key.exchange)
+        reasons = assess(
+            perms, exchange_id=account.key.exchange, allow_unrestricted_ip=account.key.allow_unrestricted_ip
+        )
+        summary = _permissions_json(perms)
+        with self.sessions.begin() as session:
+            keys = ApiKeyRepository(session)
+            keys.record_check(account.account_id, summary)
+            if reasons and account.key.status != "paused":
+                keys.set_status(account.account_id, "paused", " ".join(reasons))
+            elif not reasons and account.key.status == "paused":
+                keys.set_status(account.account_id, "active", None)
+            record = keys.for_account(account.account_id)
+        assert record is not None
+        was_paused = account.paused
+        account.key = record
+        account.last_permission_check_ms = self.clock()
+        self._append(
+            "key_event",
+            {"account": account.name, "event": "checked", "permissions": summary, "refused_reasons": list(reasons)},
+            account,
+        )
+        if reasons and not was_paused:
+            self._alert(account, f"account {account.name} PAUSED: its key changed permissions. " + " ".join(reasons))
+        elif not reasons and was_paused:
+            self._append("key_event", {"account": account.name, "event": "resumed"}, account)
+        return {"permissions": summary, "refused_reasons": list(reasons), "paused": account.paused}
+
+    async def check_for_leaks(self, account: _Account) -> list[ForeignOrder]:
+        """Reconcile the exchange's orders and trades with what the signer sent; HALT on a foreign one."""
+        exchange = account.exchange
+        since = int(account.key.created_at.timestamp() * 1000) - 60_000
+        seen: dict[str, OrderSnapshot] = {}
+        for order in await exchange.fetch_open_orders(None):
+            seen[order.exchange_order_id] = order
+        symbols = set(account.policy.config.pairs)
+        try:
+            balances = await exchange.fetch_balance()
+        except ExchangeError:
+            balances = {}
+        held = {c for c, b in balances.items() if b.total > 0}
+        for symbol, market in (exchange.client.markets or {}).items():
+            if market.get("spot") and market.get("base") in held and market.get("quote") in held:
+                symbols.add(symbol)
+        for symbol in sorted(symbols):
+            if symbol not in (exchange.client.markets or {}):
+                continue
+            for trade in await exchange.fetch_my_trades(symbol, since_ms=since):
+                if trade.order_id in seen or account.sent.is_ours(trade.order_id):
+                    continue
+                seen[trade.order_id] = await exchange.fetch_order(symbol, exchange_order_id=trade.order_id)
+        found: list[ForeignOrder] = []
+        for order in seen.values():
+            if order.timestamp_ms is not None and order.timestamp_ms < since:
+                continue
+            foreign = account.sent.judge(order)
+            if foreign is not None and foreign.exchange_order_id not in account.foreign:
+                found.append(foreign)
+        account.last_leak_check_ms = self.clock()
+        if found:
+            for foreign in found:
+                account.foreign[foreign.exchange_order_id] = foreign
+            self._append("leak", {"account": account.name, "foreign_orders": [f.to_json() for f in found]}, account)
+            self._halt(
+                account,
+                f"account {account.name} HALTED: {len(found)} order(s) on {account.key.exchange} were not sent by "
+                "Bastion; the API key is being used elsewhere. Revoke it now.",
+            )
+        return found
+
+    async def op_keys_check(self, params: Mapping[str, Any], peer: Mapping[str, int]) -> Any:
+        """Re-check permissions and reconcile orders now, for one account or all."""
+        targets = [self._account(params)] if params.get("account") is not None else list(self.accounts.values())
+        report = []
+        for account in targets:
+            async with account.lock:
+                entry: dict[str, Any] = {"account": account.name, "exchange": account.key.exchange}
+                try:
+                    entry.update(await self.check_permissions(account))
+                    await self.check_for_leaks(account)
+                except BastionError as exc:
+                    entry["error"] = f"{type(exc).__name__}: {exc}"
+                entry["foreign_orders"] = [f.to_json() for f in account.foreign.values()]
+                entry["state"] = account.policy.state.value
+                entry["state_reason"] = account.reason
+                if account.foreign or entry.get("paused"):
+                    entry["revoke"] = list(revoke_instructions(account.key.exchange))
+                report.append(entry)
+        return report
+
+    # ------------------------------------------------------------------ panic and shutdown
+
+    async def op_panic(self, params: Mapping[str, Any], peer: Mapping[str, int]) -> Any:
+        """Cancel every open order on every account, then forget all secrets and stop."""
+        self._append("panic", {"account": "*", "peer": dict(peer)})
+        report = []
+        for account in list(self.accounts.values()):
+            entry: dict[str, Any] = {
+                "account": account.name,
+                "exchange": account.key.exchange,
+                "cancelled": [],
+                "errors": [],
+            }
+            for _attempt in range(3):
+                try:
+                    open_orders = await account.exchange.fetch_open_orders(None)
+                except BastionError as exc:
+                    entry["errors"].append(f"listing open orders: {exc}")
+                    continue
+                if not open_orders:
+                    break
+                for order in open_orders:
+                    try:
+                        await account.exchange.cancel_order(order.symbol, exchange_order_id=order.exchange_order_id)
+                        entry["cancelled"].append(order.exchange_order_id)
+                    except BastionError as exc:
+                        entry["errors"].append(f"cancel {order.exchange_order_id}: {exc}")
+            try:
+                left = await account.exchange.fetch_open_orders(None)
+                entry["open_orders_left"] = len(left)
+            except BastionError as exc:
+                entry["open_orders_left"] = None
+                entry["errors"].append(f"final check: {exc}")
+            entry["revoke"] = list(revoke_instructions(account.key.exchange))
+            self._append(
+                "outcome",
+                {
+                    "account": account.name,
+                    "op": "panic",
+                    "ok": not entry["errors"],
+                    "result": {k: v for k, v in entry.items() if k != "revoke"},
+                },
+                account,
+            )
+            report.append(entry)
+        self.stopping.set()
+        return {"accounts": report, "signer": "stopping: secrets purged"}
+
+    async def _purge(self, account: _Account) -> None:
+        client = account.exchange.client
+        for attribute in ("apiKey", "secret", "password"):
+            if getattr(client, attribute, None):
+                setattr(client, attribute, "")
+        account.secrets = ()
+        try:
+            await account.exchange.close()
+        except Exception:
+            log.warning("account %s: closing the exchange session failed", account.name)
+
+    async def shutdown(self) -> None:
+        """Forget every decrypted secret, sign the audit head and close the log and the vault."""
+        for account in list(self.accounts.values()):
+            await self._purge(account)
+        self.accounts.clear()
+        self._append("lifecycle", {"account": "*", "event": "stopped"})
+        self.audit.close(sign=True)
+        self.vault.close()
+
+    # ------------------------------------------------------------------ background
+
+    async def tick(self) -> None:
+        """Run what is due: leak checks, permission re-checks, head signing."""
+        now = self.clock()
+        for account in list(self.accounts.values()):
+            if now - account.last_permission_check_ms >= self.options.recheck_interval_s * 1000:
+                await self._guarded(account, self.check_permissions)
+            if now - account.last_leak_check_ms >= self.options.poll_interval_s * 1000:
+                await self._guarded(account, self.check_for_leaks)
+        self.audit.sync()
+        self.sign_head_if_due()
+
+    async def _guarded(self, account: _Account, job: Callable[[_Account], Awaitable[Any]]) -> None:
+        if account.name not in self.accounts:
+            return
+        async with account.lock:
+            try:
+                await job(account)
+            except BastionError as exc:
+                log.warning("account %s: %s failed: %s", account.name, job.__name__, exc)
+                if job == self.check_for_leaks:
+                    account.last_leak_check_ms = self.clock()
+                else:
+                    account.last_permission_check_ms = self.clock()
+
+
+def _utc(ms: int) -> Any:
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(ms / 1000, UTC)
+
+
+def public_key_hex(key: Ed25519PrivateKey) -> str:
+    """Return the raw public key of ``key`` as hex."""
+    return key.public_key().public_bytes_raw().hex()
+
+
+def read_public_key(path: Path) -> str:
+    """Return the hex public key stored at ``path``."""
+    return path.read_text(encoding="utf-8").strip()
