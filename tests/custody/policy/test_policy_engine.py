@@ -89,6 +89,18 @@ def test_record_sent_counts_an_order_once(
     assert engine.usage(NOW).notional_24h["USDT"] == Decimal(100)
 
 
+def test_a_withdrawn_decision_cannot_be_recorded_and_uses_no_budget(
+    engine: PolicyEngine, request_for: RequestFor, reference_for: ReferenceFor
+) -> None:
+    order = request_for(client_order_id="retry")
+    assert isinstance(engine.evaluate(order, reference_for(), NOW), Allowed)
+    assert engine.withdraw("retry") is True
+    assert engine.withdraw("retry") is False
+    with pytest.raises(ValidationError, match="was not allowed"):
+        engine.record_sent(order, NOW)
+    assert engine.usage(NOW).orders_last_minute == 0
+
+
 def test_market_order_is_recorded_at_the_notional_it_was_allowed_with(
     engine: PolicyEngine, request_for: RequestFor, reference_for: ReferenceFor
 ) -> None:

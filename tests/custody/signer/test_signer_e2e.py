@@ -366,3 +366,26 @@ def test_panic_cancels_every_open_order_and_the_signer_stops_answering(trading):
         signer.call("ping")
     home.stop_signer()
     assert home.cli("audit", "verify").returncode == 0
+
+
+def test_a_retry_with_the_same_client_order_id_returns_the_first_order_not_a_second(trading):
+    home, sim = trading
+    order = {
+        "account": "alice",
+        "symbol": "BTC/USDT",
+        "side": "buy",
+        "type": "limit",
+        "amount": "0.001",
+        "price": "16500",
+        "client_order_id": "retry-1",
+    }
+    with home.client() as signer:
+        first = signer.call("place_order", **order)
+        again = signer.call("place_order", **order)  # the engine lost the first answer and retries
+        assert again["exchange_order_id"] == first["exchange_order_id"]
+        assert signer.call("policy_show", account="alice")["usage"]["orders_last_minute"] == 1
+        with pytest.raises(SignerRefused) as refused:  # same id, different order: not a retry
+            signer.call("place_order", **{**order, "side": "sell", "price": "16800"})
+        assert refused.value.kind == "DuplicateOrder"
+    assert len(open_orders(sim)) == 1
+    assert home.cli("keys", "check").returncode == 0

@@ -281,6 +281,14 @@ class PolicyEngine:
         del self._pending[cid]
         self._add_sent(_Sent(now_ms, pending.quote, pending.notional))
 
+    def withdraw(self, client_order_id: str) -> bool:
+        """Forget an allowed decision that will not be recorded as sent; return whether there was one.
+
+        For an order that certainly did not go out, or a retry the exchange answered with the
+        order sent the first time (whose budget was already recorded then).
+        """
+        return self._pending.pop(client_order_id, None) is not None
+
     def preload_sent(self, *, symbol: str, notional: Decimal, sent_ms: int) -> None:
         """Add an order sent before this engine existed, e.g. replayed from the audit log.
 

@@ -73,6 +73,10 @@ class SentOrders:
         """Record an order about to be sent."""
         self._by_client[client_order_id] = (symbol, side)
 
+    def used_for(self, client_order_id: str) -> tuple[str, str] | None:
+        """The (symbol, side) this client order id was sent for, or None if it never was."""
+        return self._by_client.get(client_order_id)
+
     def answered(self, client_order_id: str, exchange_order_id: str) -> None:
         """Record the exchange's id for an order we sent."""
         if client_order_id in self._by_client:

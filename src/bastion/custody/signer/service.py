@@ -53,6 +53,7 @@ from bastion.custody.vault import SealedSecret, SecretBinding, Vault, WrongPassp
 from bastion.errors import (
     BastionError,
     ConfigError,
+    DuplicateOrder,
     ExchangeError,
     KeyRefused,
     NetworkTimeout,
@@ -659,6 +660,25 @@ class SignerService:
                     rule=decision.rule.value,
                     compared=decision.compared_values,
                 )
+            used_for = account.sent.used_for(request.client_order_id)
+            if used_for is not None and used_for != (request.symbol, request.side):
+                account.policy.withdraw(request.client_order_id)
+                message = (
+                    f"client_order_id {request.client_order_id!r} was already used for a {used_for[1]} {used_for[0]} "
+                    "order; a retry must repeat that order exactly, a new order needs a new id"
+                )
+                self._append(
+                    "refused",
+                    {
+                        "account": account.name,
+                        "op": "place_order",
+                        "params": clean,
+                        "reason": message,
+                        "peer": dict(peer),
+                    },
+                    account,
+                )
+                raise Refusal("DuplicateOrder", message)
             seq = self._append(
                 "request",
                 {
@@ -675,6 +695,7 @@ class SignerService:
                 },
                 account,
             )
+            retry = used_for is not None
             account.sent.sent(request.client_order_id, request.symbol, request.side)
             try:
                 order = await account.exchange.create_order(
@@ -691,6 +712,17 @@ class SignerService:
                 refusal = self._failed(account, "place_order", seq, exc)
                 refusal.message += "; retry with the same client_order_id"
                 raise refusal from None
+            except DuplicateOrder as exc:
+                existing = await self._existing(account, request) if retry else None
+                if existing is None:
+                    raise self._failed(account, "place_order", seq, exc) from None
+                # A retry of an order this signer sent (the first answer was lost): the order
+                # already exists, so answer with it; its budget was counted the first time.
+                account.policy.withdraw(request.client_order_id)
+                account.sent.answered(request.client_order_id, existing.exchange_order_id)
+                result = order_json(existing)
+                self._outcome(account, "place_order", seq, {**result, "existing": True})
+                return result
             except BastionError as exc:
                 raise self._failed(account, "place_order", seq, exc) from None
             account.policy.record_sent(request, self.clock())
@@ -698,6 +730,16 @@ class SignerService:
             result = order_json(order)
             self._outcome(account, "place_order", seq, result)
             return result
+
+    async def _existing(self, account: _Account, request: OrderRequest) -> OrderSnapshot | None:
+        """Return the order already on the exchange under this client order id, if it is this request's."""
+        try:
+            order = await account.exchange.fetch_order(request.symbol, client_order_id=request.client_order_id)
+        except BastionError:
+            return None
+        if order.symbol != request.symbol or order.side != request.side:
+            return None
+        return order
 
     def _order_ids(self, params: Mapping[str, Any]) -> tuple[str, str | None, str | None]:
         symbol = _text(params, "symbol")
