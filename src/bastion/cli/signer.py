@@ -34,8 +34,7 @@ def signer(
     """
     from bastion.cli._prompt import read_passphrase
     from bastion.custody.layout import HomeLayout
-    from bastion.custody.signer.server import run_signer
-    from bastion.custody.signer.service import SignerOptions
+    from bastion.custody.signer import SignerOptions, run_signer
 
     options = SignerOptions(
         poll_interval_s=_positive(poll_interval, "--poll-interval"),

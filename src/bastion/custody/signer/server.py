@@ -24,14 +24,9 @@ from typing import Any
 
 from bastion.custody.audit import AuditLog
 from bastion.custody.layout import HomeLayout
+from bastion.custody.signer._model import Refusal, SignerOptions, public_key_hex, read_public_key
 from bastion.custody.signer.protocol import FrameError, encode, read_frame
-from bastion.custody.signer.service import (
-    Refusal,
-    SignerOptions,
-    SignerService,
-    public_key_hex,
-    read_public_key,
-)
+from bastion.custody.signer.service import SignerService
 from bastion.custody.vault import SIGNER_KEY_BINDING, SealedSecret, Vault, load_signing_key
 from bastion.errors import BastionError, ConfigError, CustodyError
 from bastion.storage import create_engine_for, database_url, session_factory, upgrade

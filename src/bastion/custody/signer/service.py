@@ -18,23 +18,17 @@ cannot both spend the same remaining budget.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
-import logging
 import os
-import secrets
-import time
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from pathlib import Path
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from sqlalchemy.orm import Session, sessionmaker
 
-from bastion.custody.audit import AuditLog, canonical_json
+from bastion.custody.audit import AuditLog
 from bastion.custody.layout import HomeLayout
 from bastion.custody.policy import (
     Denied,
@@ -43,216 +37,42 @@ from bastion.custody.policy import (
     PolicyEngine,
     PolicyState,
     ReferenceMarket,
-    loosening,
+)
+from bastion.custody.signer._model import (
+    Account,
+    Refusal,
+    SignerOptions,
+    balance_json,
+    decimal_param,
+    log,
+    order_json,
+    policy_message,
+    text_param,
+    trade_json,
+    wall_ms,
 )
 from bastion.custody.signer.endpoints import guard_client
-from bastion.custody.signer.leak import ForeignOrder, SentOrders
-from bastion.custody.signer.permissions import assess, fetch_permissions
+from bastion.custody.signer.keys import KeyOps
+from bastion.custody.signer.policies import PolicyOps
 from bastion.custody.signer.revoke import revoke_instructions
-from bastion.custody.vault import SealedSecret, SecretBinding, Vault, WrongPassphrase
+from bastion.custody.vault import SealedSecret, SecretBinding, Vault
 from bastion.errors import (
     BastionError,
     ConfigError,
     DuplicateOrder,
     ExchangeError,
-    KeyRefused,
     NetworkTimeout,
-    ValidationError,
 )
 from bastion.exchanges.ccxt.adapter import AsyncCcxtExchange
 from bastion.exchanges.ccxt.factory import SIMULATOR_ID, create_client
 from bastion.exchanges.credentials import ApiCredentials
-from bastion.exchanges.port import ApiRestrictions, Balance, OrderSnapshot, Trade
-from bastion.storage import AccountRepository, AccountState, ApiKeyRecord, ApiKeyRepository, PolicyRepository
+from bastion.exchanges.port import OrderSnapshot
+from bastion.storage import ApiKeyRecord, ApiKeyRepository, PolicyRepository
 
 __all__ = ["Refusal", "SignerOptions", "SignerService"]
 
-log = logging.getLogger("bastion.signer")
 
-_POLICY_CONTEXT = b"bastion.policy.v1\n"
-_ACCOUNT_STATE = {
-    PolicyState.ACTIVE: AccountState.ACTIVE,
-    PolicyState.REDUCING: AccountState.REDUCING,
-    PolicyState.HALTED: AccountState.HALTED,
-}
-_POLICY_FIELDS = frozenset(
-    {
-        "pairs",
-        "max_order_notional",
-        "max_daily_notional",
-        "min_volume_24h",
-        "quote_limits",
-        "max_orders_per_minute",
-        "max_deviation_pct",
-        "max_reference_age_ms",
-        "state",
-        "denial_burst",
-        "denial_window_ms",
-    }
-)
-
-
-class Refusal(Exception):
-    """A request the signer answers with ``ok: false`` (not a bug: the message goes to the caller)."""
-
-    def __init__(
-        self, kind: str, message: str, *, rule: str | None = None, compared: Mapping[str, Any] | None = None
-    ) -> None:
-        super().__init__(message)
-        self.kind = kind
-        self.message = message
-        self.rule = rule
-        self.compared = {k: str(v) for k, v in (compared or {}).items()}
-
-    def to_json(self) -> dict[str, Any]:
-        """Return the wire form of the refusal."""
-        error: dict[str, Any] = {"kind": self.kind, "message": self.message}
-        if self.rule is not None:
-            error["rule"] = self.rule
-            error["compared"] = self.compared
-        return error
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SignerOptions:
-    """Timings of the signer's background work.
-
-    Parameters
-    ----------
-    poll_interval_s
-        How often the leak detector reconciles each account with the exchange.
-    recheck_interval_s
-        How often each key's permissions are checked again (default 24 h).
-    head_interval_s
-        How often the audit head is signed when entries were added.
-    reference_refresh_ms
-        Reuse a fetched reference price for at most this long before fetching again.
-    exchange_timeout_ms
-        Timeout of each exchange request.
-    """
-
-    poll_interval_s: float = 60.0
-    recheck_interval_s: float = 86_400.0
-    head_interval_s: float = 30.0
-    reference_refresh_ms: int = 2_000
-    exchange_timeout_ms: int = 10_000
-
-
-@dataclass(slots=True, kw_only=True)
-class _Account:
-    """One account's live state inside the signer."""
-
-    name: str
-    account_id: int
-    key: ApiKeyRecord
-    exchange: AsyncCcxtExchange
-    policy: PolicyEngine
-    revision: int
-    reason: str | None
-    secrets: tuple[str, ...] = field(repr=False)
-    sent: SentOrders = field(default_factory=SentOrders)
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    references: dict[str, ReferenceMarket] = field(default_factory=dict)
-    foreign: dict[str, ForeignOrder] = field(default_factory=dict)
-    last_leak_check_ms: int = 0
-    last_permission_check_ms: int = 0
-
-    @property
-    def paused(self) -> bool:
-        return self.key.status == "paused"
-
-
-def _plain(value: Decimal | None) -> str | None:
-    return None if value is None else format(value, "f")
-
-
-def order_json(order: OrderSnapshot) -> dict[str, Any]:
-    """Return an order snapshot as JSON-ready data (decimals as strings)."""
-    return {
-        "exchange_order_id": order.exchange_order_id,
-        "client_order_id": order.client_order_id,
-        "symbol": order.symbol,
-        "side": str(order.side),
-        "type": str(order.type),
-        "status": str(order.status),
-        "amount": _plain(order.amount),
-        "price": _plain(order.price),
-        "filled": _plain(order.filled),
-        "cost": _plain(order.cost),
-        "timestamp_ms": order.timestamp_ms,
-        "trades": [trade_json(t) for t in order.trades],
-    }
-
-
-def trade_json(trade: Trade) -> dict[str, Any]:
-    """Return a trade as JSON-ready data."""
-    return {
-        "trade_id": trade.trade_id,
-        "order_id": trade.order_id,
-        "symbol": trade.symbol,
-        "side": str(trade.side),
-        "price": _plain(trade.price),
-        "amount": _plain(trade.amount),
-        "fee": _plain(trade.fee),
-        "fee_currency": trade.fee_currency,
-        "is_maker": trade.is_maker,
-        "timestamp_ms": trade.timestamp_ms,
-    }
-
-
-def _balance_json(balances: Mapping[str, Balance]) -> dict[str, Any]:
-    return {c: {"free": _plain(b.free), "used": _plain(b.used), "total": _plain(b.total)} for c, b in balances.items()}
-
-
-def _permissions_json(perms: ApiRestrictions) -> dict[str, Any]:
-    return {
-        "can_read": perms.can_read,
-        "can_trade_spot": perms.can_trade_spot,
-        "can_withdraw": perms.can_withdraw,
-        "can_internal_transfer": perms.can_internal_transfer,
-        "can_universal_transfer": perms.can_universal_transfer,
-        "ip_restricted": perms.ip_restricted,
-    }
-
-
-def fingerprint(api_key: str) -> str:
-    """Return the short public fingerprint of an API key (SHA-256 of the key, 16 hex digits)."""
-    return "SHA256:" + hashlib.sha256(api_key.encode("utf-8")).hexdigest()[:16]
-
-
-def policy_message(account: str, config: Mapping[str, Any], reason: str | None, revision: int) -> bytes:
-    """Return the bytes the signer signs for a policy row."""
-    body = {"account": account, "config": dict(config), "reason": reason, "revision": revision}
-    return _POLICY_CONTEXT + canonical_json(body)
-
-
-def _decimal_param(params: Mapping[str, Any], name: str) -> Decimal | Any:
-    """Return a decimal parameter; a malformed value is passed on for the policy to deny."""
-    value = params.get(name)
-    if value is None or isinstance(value, Decimal):
-        return value
-    if isinstance(value, str | int) and not isinstance(value, bool):
-        try:
-            return Decimal(value)
-        except InvalidOperation:
-            return value
-    return value
-
-
-def _text(params: Mapping[str, Any], name: str, *, required: bool = True) -> str | None:
-    value = params.get(name)
-    if value is None and not required:
-        return None
-    if not isinstance(value, str) or not value:
-        raise Refusal("bad_request", f"parameter {name!r} must be a non-empty string, got {value!r}")
-    return value
-
-
-def _wall_ms() -> int:
-    return time.time_ns() // 1_000_000
-
-
-class SignerService:
+class SignerService(PolicyOps, KeyOps):
     """The signer's operations. One instance per signer process; not thread-safe (asyncio).
 
     Parameters
@@ -282,7 +102,7 @@ class SignerService:
         signing_key: Ed25519PrivateKey,
         sessions: sessionmaker[Session],
         options: SignerOptions | None = None,
-        clock: Callable[[], int] = _wall_ms,
+        clock: Callable[[], int] = wall_ms,
     ) -> None:
         self.layout = layout
         self.vault = vault
@@ -292,7 +112,7 @@ class SignerService:
         self.sessions = sessions
         self.options = options or SignerOptions()
         self.clock = clock
-        self.accounts: dict[str, _Account] = {}
+        self.accounts: dict[str, Account] = {}
         self.stopping = asyncio.Event()
         self._last_head_ms = clock()
         self._history: dict[str, list[tuple[str, dict[str, Any]]]] = {}
@@ -367,10 +187,10 @@ class SignerService:
         guard_client(client, exchange)
         return AsyncCcxtExchange(exchange, client=client)
 
-    async def _open_account(self, record: ApiKeyRecord, credentials: ApiCredentials) -> _Account:
+    async def _open_account(self, record: ApiKeyRecord, credentials: ApiCredentials) -> Account:
         exchange = self._client(record.exchange, record.url, credentials)
         config, revision, reason = self._load_policy(record)
-        account = _Account(
+        account = Account(
             name=record.account,
             account_id=record.account_id,
             key=record,
@@ -418,7 +238,7 @@ class SignerService:
             return PolicyConfig(state=PolicyState.HALTED), stored.revision, message
         return config, stored.revision, stored.reason
 
-    def _preload_budget(self, account: _Account, kind: str, payload: Mapping[str, Any]) -> None:
+    def _preload_budget(self, account: Account, kind: str, payload: Mapping[str, Any]) -> None:
         if kind != "request" or payload.get("op") != "place_order":
             return
         decision = payload.get("decision") or {}
@@ -435,7 +255,7 @@ class SignerService:
 
     # ------------------------------------------------------------------ audit
 
-    def _append(self, kind: str, payload: Mapping[str, Any], account: _Account | None = None) -> int:
+    def _append(self, kind: str, payload: Mapping[str, Any], account: Account | None = None) -> int:
         secrets_ = account.secrets if account is not None else ()
         # A request is fsynced before it goes to the exchange. Its outcome is written at once
         # but fsynced with the next request (or within a second, see tick): one fsync per call.
@@ -481,15 +301,15 @@ class SignerService:
             "panic": self.op_panic,
         }
 
-    def _account(self, params: Mapping[str, Any]) -> _Account:
-        name = _text(params, "account")
+    def _account(self, params: Mapping[str, Any]) -> Account:
+        name = text_param(params, "account")
         account = self.accounts.get(name)  # type: ignore[arg-type]
         if account is None:
             known = ", ".join(sorted(self.accounts)) or "none yet; add one with `bastion keys add`"
             raise Refusal("not_found", f"no API key for account {name!r} in this signer (accounts: {known})")
         return account
 
-    def _failed(self, account: _Account, op: str, request_seq: int, exc: BastionError) -> Refusal:
+    def _failed(self, account: Account, op: str, request_seq: int, exc: BastionError) -> Refusal:
         """Audit a failed exchange call and return the refusal to answer with."""
         kind = type(exc).__name__
         self._append(
@@ -505,7 +325,7 @@ class SignerService:
         )
         return Refusal(kind, str(exc))
 
-    def _outcome(self, account: _Account, op: str, request_seq: int, result: Any) -> None:
+    def _outcome(self, account: Account, op: str, request_seq: int, result: Any) -> None:
         self._append(
             "outcome",
             {"account": account.name, "op": op, "request_seq": request_seq, "ok": True, "result": result},
@@ -514,7 +334,7 @@ class SignerService:
 
     async def _audited(
         self,
-        account: _Account,
+        account: Account,
         op: str,
         params: Mapping[str, Any],
         peer: Mapping[str, int],
@@ -541,7 +361,7 @@ class SignerService:
         """Liveness: pid and accounts."""
         return {"pid": os.getpid(), "accounts": sorted(self.accounts)}
 
-    async def _reference(self, account: _Account, symbol: str) -> ReferenceMarket | None:
+    async def _reference(self, account: Account, symbol: str) -> ReferenceMarket | None:
         now = self.clock()
         cached = account.references.get(symbol)
         if cached is not None and now - cached.as_of_ms < self.options.reference_refresh_ms:
@@ -573,7 +393,7 @@ class SignerService:
         account.references[symbol] = reference
         return reference
 
-    async def _reduces_exposure(self, account: _Account, request: OrderRequest) -> bool:
+    async def _reduces_exposure(self, account: Account, request: OrderRequest) -> bool:
         """Whether a sell only sells base the account holds (checked with balances the signer fetched)."""
         if request.side != "sell" or not isinstance(request.symbol, str) or "/" not in request.symbol:
             return False
@@ -597,9 +417,9 @@ class SignerService:
                 symbol=params.get("symbol"),  # type: ignore[arg-type]
                 side=params.get("side"),  # type: ignore[arg-type]
                 type=params.get("type"),  # type: ignore[arg-type]
-                amount=_decimal_param(params, "amount"),
-                price=_decimal_param(params, "price"),
-                quote_amount=_decimal_param(params, "quote_amount"),
+                amount=decimal_param(params, "amount"),
+                price=decimal_param(params, "price"),
+                quote_amount=decimal_param(params, "quote_amount"),
                 client_order_id=params.get("client_order_id"),  # type: ignore[arg-type]
             )
             if account.paused:
@@ -731,7 +551,7 @@ class SignerService:
             self._outcome(account, "place_order", seq, result)
             return result
 
-    async def _existing(self, account: _Account, request: OrderRequest) -> OrderSnapshot | None:
+    async def _existing(self, account: Account, request: OrderRequest) -> OrderSnapshot | None:
         """Return the order already on the exchange under this client order id, if it is this request's."""
         try:
             order = await account.exchange.fetch_order(request.symbol, client_order_id=request.client_order_id)
@@ -742,9 +562,9 @@ class SignerService:
         return order
 
     def _order_ids(self, params: Mapping[str, Any]) -> tuple[str, str | None, str | None]:
-        symbol = _text(params, "symbol")
-        eid = _text(params, "exchange_order_id", required=False)
-        cid = _text(params, "client_order_id", required=False)
+        symbol = text_param(params, "symbol")
+        eid = text_param(params, "exchange_order_id", required=False)
+        cid = text_param(params, "client_order_id", required=False)
         if eid is None and cid is None:
             raise Refusal("bad_request", "give exchange_order_id or client_order_id")
         return symbol, eid, cid  # type: ignore[return-value]
@@ -780,7 +600,7 @@ class SignerService:
     async def op_open_orders(self, params: Mapping[str, Any], peer: Mapping[str, int]) -> Any:
         """Return the account's open orders (one market or all)."""
         account = self._account(params)
-        symbol = _text(params, "symbol", required=False)
+        symbol = text_param(params, "symbol", required=False)
         orders = await self._audited(
             account,
             "open_orders",
@@ -797,12 +617,12 @@ class SignerService:
         balances = await self._audited(
             account, "balances", params, peer, account.exchange.fetch_balance, lambda r: {"currencies": len(r)}
         )
-        return _balance_json(balances)
+        return balance_json(balances)
 
     async def op_my_trades(self, params: Mapping[str, Any], peer: Mapping[str, int]) -> Any:
         """Return the account's own trades in one market."""
         account = self._account(params)
-        symbol = _text(params, "symbol")
+        symbol = text_param(params, "symbol")
         since, limit = params.get("since_ms"), params.get("limit")
         for name, value in (("since_ms", since), ("limit", limit)):
             if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
@@ -817,7 +637,7 @@ class SignerService:
         )
         return [trade_json(t) for t in trades]
 
-    def _status(self, account: _Account) -> dict[str, Any]:
+    def _status(self, account: Account) -> dict[str, Any]:
         key = account.key
         return {
             "account": account.name,
@@ -840,412 +660,6 @@ class SignerService:
         if params.get("account") is not None:
             return [self._status(self._account(params))]
         return [self._status(a) for _, a in sorted(self.accounts.items())]
-
-    # ------------------------------------------------------------------ policy
-
-    def _signed_policy(self, name: str, config: dict[str, Any], reason: str | None, revision: int) -> str:
-        return self._signing_key.sign(policy_message(name, config, reason, revision)).hex()
-
-    def _persist_policy(
-        self,
-        account: _Account,
-        *,
-        reason: str | None,
-        change: str,
-        before: dict[str, Any] | None = None,
-        loosened: list[str] | None = None,
-        authorized: bool = False,
-    ) -> None:
-        config = account.policy.config.to_dict()
-        revision = account.revision + 1
-        signature = self._signed_policy(account.name, config, reason, revision)
-        with self.sessions.begin() as session:
-            PolicyRepository(session).put(
-                account.account_id,
-                config=config,
-                reason=reason,
-                revision=revision,
-                updated_at=_utc(self.clock()),
-                signature=signature,
-            )
-            AccountRepository(session).set_state(account.name, _ACCOUNT_STATE[account.policy.state])
-        account.revision = revision
-        account.reason = reason
-        self._audit_policy(account, change, before, loosened, authorized)
-
-    def _audit_policy(
-        self,
-        account: _Account,
-        change: str,
-        before: dict[str, Any] | None,
-        loosened: list[str] | None,
-        authorized: bool,
-    ) -> None:
-        self._append(
-            "policy_change",
-            {
-                "account": account.name,
-                "revision": account.revision,
-                "change": change,
-                "before": before,
-                "after": account.policy.config.to_dict(),
-                "loosening": loosened or [],
-                "user_confirmed": authorized,
-                "reason": account.reason,
-            },
-            account,
-        )
-
-    async def _passphrase_ok(self, params: Mapping[str, Any]) -> bool:
-        passphrase = params.get("passphrase")
-        if not isinstance(passphrase, str) or not passphrase:
-            return False
-        home = self.layout.home
-
-        def check() -> bool:
-            try:
-                Vault.open(home, passphrase).close()
-            except WrongPassphrase:
-                return False
-            return True
-
-        return await asyncio.get_running_loop().run_in_executor(None, check)
-
-    async def op_policy_show(self, params: Mapping[str, Any], peer: Mapping[str, int]) -> Any:
-        """Return an account's policy, state and how much of its budget is used."""
-        account = self._account(params)
-        usage = account.policy.usage(self.clock())
-        return {
-            "account": account.name,
-            "policy": account.policy.config.to_dict(),
-            "state": account.policy.state.value,
-            "reason": account.reason,
-            "revision": account.revision,
-            "usage": {
-                "orders_last_minute": usage.orders_last_minute,
-                "notional_24h": {q: str(v) for q, v in usage.notional_24h.items()},
-                "denials_in_window": usage.denials_in_window,
-            },
-        }
-
-    async def op_policy_set(self, params: Mapping[str, Any], peer: Mapping[str, int]) -> Any:
-        """Change an account's policy; a change that loosens it needs the vault passphrase."""
-        account = self._account(params)
-        changes = params.get("changes")
-        if not isinstance(changes, Mapping) or not changes:
-            raise Refusal("bad_request", "policy_set needs 'changes', a non-empty mapping of policy fields")
-        unknown = sorted(set(changes) - _POLICY_FIELDS)
-        if unknown:
-            raise Refusal(
-                "bad_request",
-                f"unknown policy field(s) {', '.join(unknown)}; expected some of {', '.join(sorted(_POLICY_FIELDS))}",
-            )
-        before = account.policy.config.to_dict()
-        try:
-            new = PolicyConfig.from_mapping({**before, **changes})
-        except ConfigError as exc:
-            raise Refusal("bad_request", str(exc)) from None
-        loosened = loosening(account.policy.config, new)
-        authorized = False
-        if loosened:
-            authorized = await self._passphrase_ok(params)
-            if not authorized:
-                self._append(
-                    "refused",
-                    {
-                        "account": account.name,
-                        "op": "policy_set",
-                        "reason": "loosening without the vault passphrase",
-                        "loosening": loosened,
-                        "peer": dict(peer),
-                    },
-                    account,
-                )
-                raise Refusal(
-                    "unauthorized",
-                    "this change loosens the policy (" + "; ".join(loosened) + "); it needs the vault passphrase",
-                )
-        async with account.lock:
-            was_halted = account.policy.state is PolicyState.HALTED
-            account.policy.set_config(new)
-            if was_halted and new.state is not PolicyState.HALTED and account.foreign:
-                ids = sorted(account.foreign)
-                account.sent.acknowledge(ids)
-                self._append("leak_ack", {"account": account.name, "exchange_order_ids": ids}, account)
-                account.foreign.clear()
-            reason = params.get("reason") if isinstance(params.get("reason"), str) else None
-            self._persist_policy(
-                account,
-                reason=reason,
-                change="set by the user",
-                before=before,
-                loosened=loosened,
-                authorized=authorized,
-            )
-        return await self.op_policy_show({"account": account.name}, peer)
-
-    def _halt(self, account: _Account, reason: str) -> None:
-        if account.policy.state is not PolicyState.HALTED:
-            account.policy.set_state(PolicyState.HALTED)
-            self._persist_policy(account, reason=reason, change="halted by the signer")
-        self._alert(account, reason)
-
-    def _alert(self, account: _Account, message: str) -> None:
-        log.error("ALERT %s", message)
-        self._append("alert", {"account": account.name, "message": message}, account)
-
-    # ------------------------------------------------------------------ keys
-
-    async def op_keys_add(self, params: Mapping[str, Any], peer: Mapping[str, int]) -> Any:
-        """Check a new key's permissions on the exchange, then seal and store it."""
-        name = _text(params, "account")
-        exchange_id = _text(params, "exchange")
-        url = _text(params, "url", required=False)
-        api_key = _text(params, "api_key")
-        secret = _text(params, "secret")
-        password = _text(params, "password", required=False)
-        allow_unrestricted = params.get("allow_unrestricted_ip") is True
-        audit_params = {
-            "account": name,
-            "exchange": exchange_id,
-            "url": url,
-            "allow_unrestricted_ip": allow_unrestricted,
-        }
-        secrets_ = tuple(s for s in (api_key, secret, password) if s)
-        if not await self._passphrase_ok(params):
-            self._append(
-                "refused",
-                {
-                    "op": "keys_add",
-                    "params": audit_params,
-                    "reason": "wrong or missing vault passphrase",
-                    "peer": dict(peer),
-                },
-            )
-            raise Refusal("unauthorized", "adding a key needs the vault passphrase, and the one given is wrong")
-        if name in self.accounts:
-            raise Refusal(
-                "bad_request", f"account {name!r} already has a key; remove it first with `bastion keys remove`"
-            )
-        seq = self._append("request", {"account": name, "op": "keys_add", "params": audit_params, "peer": dict(peer)})
-        credentials = ApiCredentials(api_key, secret, password)  # type: ignore[arg-type]
-        try:
-            exchange = self._client(exchange_id, url, credentials)  # type: ignore[arg-type]
-        except (ConfigError, ValidationError) as exc:
-            raise Refusal("bad_request", str(exc)) from None
-        try:
-            perms = await fetch_permissions(exchange.client, exchange_id)
-            reasons = assess(perms, exchange_id=exchange_id, allow_unrestricted_ip=allow_unrestricted)
-            if reasons:
-                raise KeyRefused("the key was refused: " + " ".join(reasons), reasons=tuple(reasons))
-            await exchange.load_markets()
-        except BastionError as exc:
-            await exchange.close()
-            self.audit.append(
-                "outcome",
-                {
-                    "account": name,
-                    "op": "keys_add",
-                    "request_seq": seq,
-                    "ok": False,
-                    "error": {"kind": type(exc).__name__, "message": str(exc)},
-                },
-                secrets=secrets_,
-            )
-            raise Refusal(type(exc).__name__, str(exc)) from None
-        await exchange.close()
-        record = self._store_key(name, exchange_id, url, credentials, perms, allow_unrestricted)  # type: ignore[arg-type]
-        account = await self._open_account(record, credentials)
-        self._audit_policy(account, "key added: the stored policy applies", None, None, False)
-        result = {
-            "account": name,
-            "exchange": exchange_id,
-            "key_hint": record.key_hint,
-            "fingerprint": record.fingerprint,
-            "permissions": record.permissions,
-            "policy": account.policy.config.to_dict(),
-        }
-        self._append(
-            "key_event",
-            {
-                "account": name,
-                "event": "added",
-                "request_seq": seq,
-                "key_hint": record.key_hint,
-                "fingerprint": record.fingerprint,
-                "permissions": record.permissions,
-            },
-            account,
-        )
-        return result
-
-    def _store_key(
-        self,
-        name: str,
-        exchange_id: str,
-        url: str | None,
-        credentials: ApiCredentials,
-        perms: ApiRestrictions,
-        allow_unrestricted: bool,
-    ) -> ApiKeyRecord:
-        key_id = secrets.token_hex(8)
-        binding = SecretBinding(account=name, exchange=exchange_id, key_id=key_id, version=1)
-        sealed_key = self.vault.seal(credentials.api_key, binding).to_bytes()
-        sealed_secret = self.vault.seal(credentials.secret, binding).to_bytes()
-        sealed_password = (
-            None if credentials.password is None else self.vault.seal(credentials.password, binding).to_bytes()
-        )
-        with self.sessions.begin() as session:
-            accounts = AccountRepository(session)
-            existing = accounts.get(name)
-            try:
-                if existing is None:
-                    existing = accounts.create(name, exchange_id)
-                elif existing.exchange != exchange_id:
-                    raise ValidationError(f"account {name!r} is on exchange {existing.exchange!r}, not {exchange_id!r}")
-                record = ApiKeyRepository(session).add(
-                    account_id=existing.id,
-                    key_id=key_id,
-                    version=1,
-                    exchange=exchange_id,
-                    url=url,
-                    key_hint=credentials.api_key[-4:],
-                    fingerprint=fingerprint(credentials.api_key),
-                    sealed_api_key=sealed_key,
-                    sealed_secret=sealed_secret,
-                    sealed_password=sealed_password,
-                    allow_unrestricted_ip=allow_unrestricted,
-                    permissions=_permissions_json(perms),
-                )
-                policies = PolicyRepository(session)
-                if policies.get(existing.id) is None:  # a re-added key keeps the account's policy
-                    revision = self._policy_revisions.get(name, 0) + 1
-                    config = PolicyConfig().to_dict()
-                    policies.put(
-                        existing.id,
-                        config=config,
-                        reason=None,
-                        revision=revision,
-                        updated_at=_utc(self.clock()),
-                        signature=self._signed_policy(name, config, None, revision),
-                    )
-                    self._policy_revisions[name] = revision
-                return record
-            except ValidationError as exc:
-                raise Refusal("bad_request", str(exc)) from None
-
-    async def op_keys_remove(self, params: Mapping[str, Any], peer: Mapping[str, int]) -> Any:
-        """Forget an account's key: out of memory and out of the database."""
-        account = self._account(params)
-        async with account.lock:
-            self._append(
-                "key_event",
-                {
-                    "account": account.name,
-                    "event": "removed",
-                    "key_hint": account.key.key_hint,
-                    "fingerprint": account.key.fingerprint,
-                    "peer": dict(peer),
-                },
-                account,
-            )
-            with self.sessions.begin() as session:
-                ApiKeyRepository(session).remove(account.account_id)
-            await self._purge(account)
-            del self.accounts[account.name]
-        return {"account": account.name, "removed": True, "revoke": list(revoke_instructions(account.key.exchange))}
-
-    async def check_permissions(self, account: _Account) -> dict[str, Any]:
-        """Fetch the key's permissions; pause the account if it gained a dangerous one, resume if fixed."""
-        perms = await fetch_permissions(account.exchange.client, account.key.exchange)
-        reasons = assess(
-            perms, exchange_id=account.key.exchange, allow_unrestricted_ip=account.key.allow_unrestricted_ip
-        )
-        summary = _permissions_json(perms)
-        with self.sessions.begin() as session:
-            keys = ApiKeyRepository(session)
-            keys.record_check(account.account_id, summary)
-            if reasons and account.key.status != "paused":
-                keys.set_status(account.account_id, "paused", " ".join(reasons))
-            elif not reasons and account.key.status == "paused":
-                keys.set_status(account.account_id, "active", None)
-            record = keys.for_account(account.account_id)
-        assert record is not None
-        was_paused = account.paused
-        account.key = record
-        account.last_permission_check_ms = self.clock()
-        self._append(
-            "key_event",
-            {"account": account.name, "event": "checked", "permissions": summary, "refused_reasons": list(reasons)},
-            account,
-        )
-        if reasons and not was_paused:
-            self._alert(account, f"account {account.name} PAUSED: its key changed permissions. " + " ".join(reasons))
-        elif not reasons and was_paused:
-            self._append("key_event", {"account": account.name, "event": "resumed"}, account)
-        return {"permissions": summary, "refused_reasons": list(reasons), "paused": account.paused}
-
-    async def check_for_leaks(self, account: _Account) -> list[ForeignOrder]:
-        """Reconcile the exchange's orders and trades with what the signer sent; HALT on a foreign one."""
-        exchange = account.exchange
-        since = int(account.key.created_at.timestamp() * 1000) - 60_000
-        seen: dict[str, OrderSnapshot] = {}
-        for order in await exchange.fetch_open_orders(None):
-            seen[order.exchange_order_id] = order
-        symbols = set(account.policy.config.pairs)
-        try:
-            balances = await exchange.fetch_balance()
-        except ExchangeError:
-            balances = {}
-        held = {c for c, b in balances.items() if b.total > 0}
-        for symbol, market in (exchange.client.markets or {}).items():
-            if market.get("spot") and market.get("base") in held and market.get("quote") in held:
-                symbols.add(symbol)
-        for symbol in sorted(symbols):
-            if symbol not in (exchange.client.markets or {}):
-                continue
-            for trade in await exchange.fetch_my_trades(symbol, since_ms=since):
-                if trade.order_id in seen or account.sent.is_ours(trade.order_id):
-                    continue
-                seen[trade.order_id] = await exchange.fetch_order(symbol, exchange_order_id=trade.order_id)
-        found: list[ForeignOrder] = []
-        for order in seen.values():
-            if order.timestamp_ms is not None and order.timestamp_ms < since:
-                continue
-            foreign = account.sent.judge(order)
-            if foreign is not None and foreign.exchange_order_id not in account.foreign:
-                found.append(foreign)
-        account.last_leak_check_ms = self.clock()
-        if found:
-            for foreign in found:
-                account.foreign[foreign.exchange_order_id] = foreign
-            self._append("leak", {"account": account.name, "foreign_orders": [f.to_json() for f in found]}, account)
-            self._halt(
-                account,
-                f"account {account.name} HALTED: {len(found)} order(s) on {account.key.exchange} were not sent by "
-                "Bastion; the API key is being used elsewhere. Revoke it now.",
-            )
-        return found
-
-    async def op_keys_check(self, params: Mapping[str, Any], peer: Mapping[str, int]) -> Any:
-        """Re-check permissions and reconcile orders now, for one account or all."""
-        targets = [self._account(params)] if params.get("account") is not None else list(self.accounts.values())
-        report = []
-        for account in targets:
-            async with account.lock:
-                entry: dict[str, Any] = {"account": account.name, "exchange": account.key.exchange}
-                try:
-                    entry.update(await self.check_permissions(account))
-                    await self.check_for_leaks(account)
-                except BastionError as exc:
-                    entry["error"] = f"{type(exc).__name__}: {exc}"
-                entry["foreign_orders"] = [f.to_json() for f in account.foreign.values()]
-                entry["state"] = account.policy.state.value
-                entry["state_reason"] = account.reason
-                if account.foreign or entry.get("paused"):
-                    entry["revoke"] = list(revoke_instructions(account.key.exchange))
-                report.append(entry)
-        return report
 
     # ------------------------------------------------------------------ panic and shutdown
 
@@ -1295,7 +709,7 @@ class SignerService:
         self.stopping.set()
         return {"accounts": report, "signer": "stopping: secrets purged"}
 
-    async def _purge(self, account: _Account) -> None:
+    async def _purge(self, account: Account) -> None:
         client = account.exchange.client
         for attribute in ("apiKey", "secret", "password"):
             if getattr(client, attribute, None):
@@ -1328,7 +742,7 @@ class SignerService:
         self.audit.sync()
         self.sign_head_if_due()
 
-    async def _guarded(self, account: _Account, job: Callable[[_Account], Awaitable[Any]]) -> None:
+    async def _guarded(self, account: Account, job: Callable[[Account], Awaitable[Any]]) -> None:
         if account.name not in self.accounts:
             return
         async with account.lock:
@@ -1340,19 +754,3 @@ class SignerService:
                     account.last_leak_check_ms = self.clock()
                 else:
                     account.last_permission_check_ms = self.clock()
-
-
-def _utc(ms: int) -> Any:
-    from datetime import UTC, datetime
-
-    return datetime.fromtimestamp(ms / 1000, UTC)
-
-
-def public_key_hex(key: Ed25519PrivateKey) -> str:
-    """Return the raw public key of ``key`` as hex."""
-    return key.public_key().public_bytes_raw().hex()
-
-
-def read_public_key(path: Path) -> str:
-    """Return the hex public key stored at ``path``."""
-    return path.read_text(encoding="utf-8").strip()
