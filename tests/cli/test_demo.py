@@ -8,7 +8,7 @@ def run_cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str
     )
 
 
-def test_demo_places_and_fills_orders_through_ccxt_and_prints_balances():
+def test_demo_trades_through_the_signer_and_its_policy_and_prints_balances():
     result = run_cli("demo")
     assert result.returncode == 0, result.stderr
     out = result.stdout
@@ -17,6 +17,10 @@ def test_demo_places_and_fills_orders_through_ccxt_and_prints_balances():
     assert out.count("filled sell limit") == 1
     assert "Balances" in out
     assert "Requests to unknown endpoints: 0" in out
+    assert "refused by the signer's policy" in out
+    assert "max_deviation" in out
+    assert "Leak check: 0 order(s)" in out
+    assert "Audit log intact" in out
     assert "Traceback" not in result.stderr
 
 

@@ -476,7 +476,7 @@ class SignerService(PolicyOps, KeyOps):
                     self._alert(account, decision.alert or "account halted")
                 raise Refusal(
                     "denied",
-                    f"{decision.rule.value}: {decision.message}",
+                    decision.message,
                     rule=decision.rule.value,
                     compared=decision.compared_values,
                 )
