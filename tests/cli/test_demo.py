@@ -8,18 +8,18 @@ def run_cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str
     )
 
 
-def test_demo_trades_through_the_signer_and_its_policy_and_prints_balances():
-    result = run_cli("demo")
+def test_demo_runs_bots_through_the_engine_signer_and_policy():
+    result = run_cli("demo", timeout=300)
     assert result.returncode == 0, result.stderr
     out = result.stdout
-    assert "placed buy  market" in out
-    assert out.count("filled buy  limit") == 1
-    assert out.count("filled sell limit") == 1
-    assert "Balances" in out
-    assert "Requests to unknown endpoints: 0" in out
     assert "refused by the signer's policy" in out
     assert "max_deviation" in out
+    assert "demo-dca opened deal 1" in out
+    assert "demo-dca closed deal 1" in out
+    assert "Grid: " in out
+    assert "Balances" in out
     assert "Leak check: 0 order(s)" in out
+    assert "Requests to unknown endpoints: 0" in out
     assert "Audit log intact" in out
     assert "Traceback" not in result.stderr
 

@@ -16,6 +16,8 @@ from bastion.storage.models import Base
 TABLES = {
     "api_keys",
     "account_policies",
+    "signal_secrets",
+    "signals",
     "accounts",
     "bots",
     "candles",

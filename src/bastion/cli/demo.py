@@ -16,9 +16,10 @@ import secrets
 import subprocess
 import sys
 import tempfile
+import time
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
@@ -34,14 +35,6 @@ if TYPE_CHECKING:
 
 SYMBOL = "BTC/USDT"
 ACCOUNT = "demo"
-
-
-def _order_line(order: dict[str, Any]) -> str:
-    price = "market" if order["price"] is None else order["price"]
-    return (
-        f"{order['side']:4} {order['type']:6} {order['amount']} {SYMBOL.split('/')[0]} @ {price} "
-        f"-> {order['status']} (filled {order['filled']}, id {order['exchange_order_id']})"
-    )
 
 
 def _start_signer(env: dict[str, str]) -> subprocess.Popen[str]:
@@ -62,9 +55,9 @@ def _start_signer(env: dict[str, str]) -> subprocess.Popen[str]:
 
 
 def demo(
-    max_candles: int = typer.Option(2000, help="Give up if the limit orders have not filled after this many candles."),
+    max_candles: int = typer.Option(600, help="How many recorded 5-minute candles to replay (600 = ~2 days)."),
 ) -> None:
-    """Run the demo: simulator, vault, signer and policy firewall, on recorded BTC/USDT data."""
+    """Run the demo: simulator, vault, signer, engine with a DCA and a grid bot, on recorded BTC/USDT data."""
     from bastion.custody.audit import verify
     from bastion.custody.layout import HomeLayout
     from bastion.custody.signer import SignerClient
@@ -107,8 +100,16 @@ def demo(
                         f"Key ****{added['key_hint']} ({added['fingerprint']}) checked (no withdrawal or transfer "
                         "permission), sealed and stored; only the signer holds it in clear"
                     )
-                    signer.call("policy_set", account=ACCOUNT, changes={"pairs": [SYMBOL]}, passphrase=passphrase)
-                    console.print(f"Policy: {SYMBOL} allowed; max 1000 USDT per order, 10000 per 24 h, 2 % deviation\n")
+                    signer.call(
+                        "policy_set",
+                        account=ACCOUNT,
+                        changes={"pairs": [SYMBOL], "max_orders_per_minute": 120},
+                        passphrase=passphrase,
+                    )
+                    console.print(
+                        f"Policy: {SYMBOL} allowed; max 1000 USDT per order, 10000 per 24 h, 120 orders/min, "
+                        "2 % deviation"
+                    )
                     _trade(console, public, signer, sim, max_candles)
             finally:
                 public.close()
@@ -121,84 +122,134 @@ def demo(
         )
 
 
-def _place(signer: SignerClient, **order: Any) -> dict[str, Any]:
-    return signer.call("place_order", account=ACCOUNT, symbol=SYMBOL, **order)
+DCA_BOT = """
+name = "demo-dca"
+type = "dca"
+account = "demo"
+pairs = ["BTC/USDT"]
+base_order_size = "50"
+safety_order_size = "50"
+base_order_type = "market"
+max_safety_orders = 3
+active_safety_orders = 2
+price_deviation_pct = "0.3"
+safety_order_step_scale = "1.5"
+safety_order_volume_scale = "1.5"
+take_profit_pct = "0.4"
+take_profit_type = "total"
+max_active_deals = 1
+start_condition = {type = "asap"}
+"""
+
+GRID_BOT = """
+name = "demo-grid"
+type = "grid"
+account = "demo"
+pair = "BTC/USDT"
+lower_price = "16400"
+upper_price = "17100"
+grid_count = 7
+spacing = "arithmetic"
+investment_quote = "1000"
+"""
 
 
 def _trade(
     console: Console, public: CcxtExchange, signer: SignerClient, sim: SimulatorProcess, max_candles: int
 ) -> None:
+    from bastion.bots.registry import load_config
+    from bastion.storage import (
+        AccountRepository,
+        BotRepository,
+        DealRepository,
+        create_engine_for,
+        database_url,
+        session_factory,
+    )
+
     market: Market = public.load_markets()[SYMBOL]
+    ticker = public.fetch_ticker(SYMBOL)
     console.print(
         f"{SYMBOL}: tick {market.tick_size}, lot step {market.lot_step}, min notional {market.min_notional} "
-        f"{market.quote}, fees maker {market.maker_fee} / taker {market.taker_fee}"
+        f"{market.quote}; now bid {ticker.bid} ask {ticker.ask} last {ticker.last}"
     )
-    ticker = public.fetch_ticker(SYMBOL)
-    console.print(f"Market now: bid {ticker.bid}  ask {ticker.ask}  last {ticker.last}\n")
-    last = ticker.last or Decimal(0)
-
-    pumped = market.round_price(last * Decimal("1.09"), "up")
+    pumped = market.round_price((ticker.last or Decimal(0)) * Decimal("1.09"), "up")
     try:
-        _place(signer, side="buy", type="limit", amount="0.01", price=pumped, client_order_id="demo-pumped")
-    except SignerRefused as refused:
-        console.print(f"[yellow]refused by the signer's policy[/] buy @ {pumped} (+9 %): {refused}")
-
-    bought = _place(signer, side="buy", type="market", quote_amount="500", client_order_id="demo-market-buy")
-    console.print("placed " + _order_line(bought))
-    buy_price = market.round_price(last * Decimal("0.997"), "down")
-    limit_buy = _place(
-        signer,
-        side="buy",
-        type="limit",
-        amount=market.floor_amount(Decimal("300") / buy_price),
-        price=buy_price,
-        client_order_id="demo-limit-buy",
-    )
-    console.print("placed " + _order_line(limit_buy))
-    base_free = Decimal(signer.call("balances", account=ACCOUNT)[market.base]["free"])
-    sell_price = market.round_price(last * Decimal("1.003"), "up")
-    limit_sell = _place(
-        signer,
-        side="sell",
-        type="limit",
-        amount=market.floor_amount(base_free),
-        price=sell_price,
-        client_order_id="demo-limit-sell",
-    )
-    console.print("placed " + _order_line(limit_sell))
-
-    waiting = {limit_buy["exchange_order_id"], limit_sell["exchange_order_id"]}
-    candles = 0
-    while waiting and candles < max_candles:
-        sim.advance(1)
-        candles += 1
-        for order_id in sorted(waiting):
-            state = signer.call("get_order", account=ACCOUNT, symbol=SYMBOL, exchange_order_id=order_id)
-            if state["status"] == "filled":
-                waiting.discard(order_id)
-                candle = public.fetch_ohlcv(SYMBOL, "5m", limit=1)[-1]
-                console.print(
-                    f"after {candles:4} candles (low {candle.low}, high {candle.high}) filled " + _order_line(state)
-                )
-    if waiting:
-        console.print(f"[yellow]{len(waiting)} order(s) still open after {candles} candles[/]")
-
-    trades = Table(title="Fills (from the exchange's trade history, through the signer)")
-    for column in ("trade", "order", "side", "price", "amount", "fee", "maker"):
-        trades.add_column(column)
-    for t in signer.call("my_trades", account=ACCOUNT, symbol=SYMBOL):
-        trades.add_row(
-            t["trade_id"],
-            t["order_id"],
-            t["side"],
-            t["price"],
-            t["amount"],
-            f"{t['fee']} {t['fee_currency']}",
-            str(t["is_maker"]),
+        signer.call(
+            "place_order",
+            account=ACCOUNT,
+            symbol=SYMBOL,
+            side="buy",
+            type="limit",
+            amount="0.01",
+            price=pumped,
+            client_order_id="demo-pumped",
         )
-    console.print()
-    console.print(trades)
+    except SignerRefused as refused:
+        console.print(f"[yellow]refused by the signer's policy[/] buy @ {pumped} (+9 %): {refused}\n")
 
+    db = create_engine_for(database_url())
+    sessions = session_factory(db)
+    with sessions.begin() as session:
+        account = AccountRepository(session).get(ACCOUNT)
+        assert account is not None
+        for text in (DCA_BOT, GRID_BOT):
+            config = load_config(text)
+            config.check_markets({SYMBOL: market})
+            BotRepository(session).create(
+                config.name, type=config.type, account_id=account.id, config_toml=text, enabled=True
+            )
+            console.print(f"bot {config.name} ({config.type}) created and started")
+    engine = subprocess.Popen(
+        [sys.executable, "-m", "bastion", "engine", "--poll-interval", "0.2"],
+        env=dict(os.environ),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert engine.stdout is not None
+    engine.stdout.readline()
+    console.print(f"[bold]Engine[/] pid {engine.pid}: no key, public prices, orders through the signer\n")
+    seen: dict[int, str] = {}
+    names: dict[int, str] = {}
+    try:
+        for candle in range(0, max_candles, 2):
+            sim.advance(2)
+            time.sleep(0.12)
+            with sessions() as session:
+                names = {b.id: b.name for b in BotRepository(session).all()}
+                deals = DealRepository(session).all()
+            for deal in deals:
+                assert deal.id is not None
+                status = deal.status.value
+                if seen.get(deal.id) == status:
+                    continue
+                seen[deal.id] = status
+                bot = names.get(deal.bot_id, "?")
+                if status == "open":
+                    console.print(f"candle {candle:4}: {bot} opened deal {deal.id} on {deal.pair}")
+                else:
+                    console.print(
+                        f"candle {candle:4}: {bot} closed deal {deal.id}: {deal.safety_orders_filled} safety "
+                        f"order(s), avg {_q(deal.avg_price)}, closed at {_q(deal.close_price)}, "
+                        f"profit {deal.profit_quote} {market.quote}"
+                    )
+    finally:
+        engine.terminate()
+        engine.communicate(timeout=30)
+    with sessions() as session:
+        deals = DealRepository(session).all()
+        grid_state = next(
+            (DealRepository(session).state(d.id) for d in deals if names.get(d.bot_id) == "demo-grid" and d.id), {}
+        )
+    db.dispose()
+    closed = [d for d in deals if d.status.value == "closed"]
+    total = sum((d.profit_quote or Decimal(0) for d in closed), Decimal(0))
+    console.print(f"\nDCA: {len(closed)} deal(s) closed, profit {total} {market.quote} (fees included)")
+    console.print(
+        f"Grid: {grid_state.get('trips', '0')} buy/sell round trip(s), profit {grid_state.get('profit', '0')} "
+        f"{market.quote}"
+    )
     balances = Table(title="Balances")
     for column in ("asset", "free", "locked", "total"):
         balances.add_column(column)
@@ -211,3 +262,7 @@ def _trade(
         f"account state {check['state']}"
     )
     console.print(f"Requests to unknown endpoints: {len(sim.unknown())}")
+
+
+def _q(value: Decimal | None) -> str:
+    return "-" if value is None else str(value.quantize(Decimal("0.01")))

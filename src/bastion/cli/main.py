@@ -37,6 +37,9 @@ def _register() -> None:
     app.add_typer(vault.app, name="vault")
     app.add_typer(audit.app, name="audit")
     app.command(name="demo")(demo.demo)
+    from bastion.cli import web
+
+    app.command(name="web")(web.web)
     from bastion.cli import keys, policy, signer, trade
 
     app.command(name="signer")(signer.signer)
@@ -44,6 +47,12 @@ def _register() -> None:
     app.add_typer(policy.app, name="policy")
     app.command(name="trade")(trade.trade)
     app.command(name="panic")(trade.panic)
+    from bastion.cli import bots
+
+    app.add_typer(bots.bot_app, name="bot")
+    app.add_typer(bots.deal_app, name="deal")
+    app.add_typer(bots.order_app, name="order")
+    app.command(name="engine")(bots.engine)
 
 
 def main(argv: list[str] | None = None) -> None:

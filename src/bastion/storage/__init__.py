@@ -48,6 +48,10 @@ from bastion.storage.repositories import (
     OrderRepository,
     PolicyRecord,
     PolicyRepository,
+    ReplayedSignal,
+    SignalRecord,
+    SignalRepository,
+    SignalStatus,
     utc_now,
 )
 from bastion.storage.types import ColumnValueError, DecimalText, UtcDateTime
@@ -74,6 +78,10 @@ __all__ = [
     "OrderRepository",
     "PolicyRecord",
     "PolicyRepository",
+    "ReplayedSignal",
+    "SignalRecord",
+    "SignalRepository",
+    "SignalStatus",
     "UpsertCounts",
     "UtcDateTime",
     "bastion_home",

@@ -46,6 +46,8 @@ __all__ = [
     "FillRow",
     "MarketRow",
     "OrderRow",
+    "SignalRow",
+    "SignalSecretRow",
 ]
 
 #: Deterministic constraint names, so that later migrations (SQLite batch mode) can find them.
@@ -187,6 +189,7 @@ class BotRow(Base):
     config_toml: Mapped[str] = mapped_column(Text)
     enabled: Mapped[bool] = mapped_column(Boolean)
     created_at: Mapped[datetime]
+    state: Mapped[dict[str, Any] | None]
 
 
 class DealRow(Base):
@@ -214,6 +217,7 @@ class DealRow(Base):
     profit_quote: Mapped[Decimal | None]
     opened_at: Mapped[datetime]
     closed_at: Mapped[datetime | None]
+    state: Mapped[dict[str, Any] | None]
 
 
 class OrderRow(Base):
@@ -246,6 +250,7 @@ class OrderRow(Base):
     reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+    leg: Mapped[str | None] = mapped_column(String(64))
 
 
 class FillRow(Base):
@@ -265,6 +270,42 @@ class FillRow(Base):
     fee_currency: Mapped[str] = mapped_column(String(16))
     is_maker: Mapped[bool] = mapped_column(Boolean)
     ts_ms: Mapped[int] = mapped_column(BigInteger)
+
+
+class SignalSecretRow(Base):
+    """A signal bot's webhook identity: its public uuid and the SHA-256 of its secret (never the secret)."""
+
+    __tablename__ = "signal_secrets"
+
+    bot_id: Mapped[int] = mapped_column(ForeignKey("bots.id"), primary_key=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True)
+    secret_sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+
+
+class SignalRow(Base):
+    """A signal received for a bot; ``digest`` (of the payload) refuses a replay."""
+
+    __tablename__ = "signals"
+    __table_args__ = (
+        UniqueConstraint("bot_id", "digest"),
+        _one_of("status", ("pending", "handled", "refused"), "status"),
+        _one_of("action", ("enter_long", "exit_long", "enter_short", "exit_short"), "action"),
+        Index(None, "bot_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    bot_id: Mapped[int] = mapped_column(ForeignKey("bots.id"))
+    digest: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(16))
+    pair: Mapped[str] = mapped_column(String(64))
+    amount: Mapped[Decimal | None]
+    currency_type: Mapped[str] = mapped_column(String(8))
+    trigger_price: Mapped[Decimal | None]
+    sent_ms: Mapped[int] = mapped_column(BigInteger)
+    received_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(Text)
 
 
 class EventRow(Base):

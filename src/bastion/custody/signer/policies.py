@@ -181,6 +181,7 @@ class PolicyOps:
             self._persist_policy(account, reason=reason, change="halted by the signer")
         self._alert(account, reason)
 
-    def _alert(self, account: Account, message: str) -> None:
+    def _alert(self, account: Account, message: str, kind: str = "leak_alert") -> None:
         log.error("ALERT %s", message)
         self._append("alert", {"account": account.name, "message": message}, account)
+        self.notifier.notify(kind, f"Bastion: account {account.name} needs you", message)

@@ -67,6 +67,7 @@ from bastion.exchanges.ccxt.adapter import AsyncCcxtExchange
 from bastion.exchanges.ccxt.factory import SIMULATOR_ID, create_client
 from bastion.exchanges.credentials import ApiCredentials
 from bastion.exchanges.port import OrderSnapshot
+from bastion.services.notify import Notifier
 from bastion.storage import ApiKeyRecord, ApiKeyRepository, PolicyRepository
 
 __all__ = ["Refusal", "SignerOptions", "SignerService"]
@@ -113,6 +114,7 @@ class SignerService(PolicyOps, KeyOps):
         self.options = options or SignerOptions()
         self.clock = clock
         self.accounts: dict[str, Account] = {}
+        self.notifier = Notifier.from_environment(home=layout.home)
         self.stopping = asyncio.Event()
         self._last_head_ms = clock()
         self._history: dict[str, list[tuple[str, dict[str, Any]]]] = {}
@@ -473,7 +475,7 @@ class SignerService(PolicyOps, KeyOps):
                 )
                 if decision.halted_now:
                     self._persist_policy(account, reason=decision.alert, change="halted by a burst of denials")
-                    self._alert(account, decision.alert or "account halted")
+                    self._alert(account, decision.alert or "account halted", "policy_denial")
                 raise Refusal(
                     "denied",
                     decision.message,

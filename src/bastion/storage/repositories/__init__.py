@@ -16,6 +16,7 @@ from bastion.storage.repositories.deals import DealRepository
 from bastion.storage.repositories.events import EventRepository
 from bastion.storage.repositories.markets import MarketRepository
 from bastion.storage.repositories.orders import OrderRepository
+from bastion.storage.repositories.signals import ReplayedSignal, SignalRecord, SignalRepository, SignalStatus
 
 __all__ = [
     "AccountRepository",
@@ -30,5 +31,9 @@ __all__ = [
     "OrderRepository",
     "PolicyRecord",
     "PolicyRepository",
+    "ReplayedSignal",
+    "SignalRecord",
+    "SignalRepository",
+    "SignalStatus",
     "utc_now",
 ]

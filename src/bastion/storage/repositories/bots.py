@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from bastion.errors import ValidationError
-from bastion.storage.models import AccountRow, BotRow
+from bastion.storage.models import AccountRow, BotRow, DealRow, OrderRow, SignalRow, SignalSecretRow
 from bastion.storage.records import BotRecord
 from bastion.storage.repositories._base import Repository
 
@@ -109,3 +110,25 @@ class BotRepository(Repository):
         if row is None:
             raise ValidationError(f"no bot named {name!r}")
         return row
+
+    def state(self, name: str) -> dict[str, str]:
+        """Return the values the bot saved for itself."""
+        return dict(self._existing(name).state or {})
+
+    def save_state(self, name: str, values: Mapping[str, str]) -> None:
+        """Merge ``values`` into the bot's saved state."""
+        row = self._existing(name)
+        row.state = {**(row.state or {}), **{str(k): str(v) for k, v in values.items()}}
+        self.session.flush()
+
+    def delete(self, name: str) -> None:
+        """Delete a bot that never traded (no deal, no order); a bot with history can only be disabled."""
+        row = self._existing(name)
+        if self.session.scalar(select(DealRow.id).where(DealRow.bot_id == row.id).limit(1)) is not None or (
+            self.session.scalar(select(OrderRow.id).where(OrderRow.bot_id == row.id).limit(1)) is not None
+        ):
+            raise ValidationError(f"bot {name!r} has deals or orders; stop it instead (its history is kept)")
+        self.session.execute(delete(SignalSecretRow).where(SignalSecretRow.bot_id == row.id))
+        self.session.execute(delete(SignalRow).where(SignalRow.bot_id == row.id))
+        self.session.delete(row)
+        self.session.flush()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import fields
 
 from sqlalchemy import select
@@ -69,3 +70,25 @@ class DealRepository(Repository):
         if status is not None:
             query = query.where(DealRow.status == DealStatus(status).value)
         return [_record(r) for r in self.session.scalars(query)]
+
+    def state(self, deal_id: int) -> dict[str, str]:
+        """Return the values the deal's bot saved for it."""
+        row = self.session.get(DealRow, deal_id)
+        if row is None:
+            raise StorageError(f"no deal with id {deal_id}")
+        return dict(row.state or {})
+
+    def save_state(self, deal_id: int, values: Mapping[str, str]) -> None:
+        """Merge ``values`` into the deal's saved state."""
+        row = self.session.get(DealRow, deal_id)
+        if row is None:
+            raise StorageError(f"no deal with id {deal_id}")
+        row.state = {**(row.state or {}), **{str(k): str(v) for k, v in values.items()}}
+        self.session.flush()
+
+    def all(self, *, bot_id: int | None = None) -> list[DealRecord]:
+        """Return every deal (of one bot, or all), oldest first."""
+        query = select(DealRow).order_by(DealRow.id)
+        if bot_id is not None:
+            query = query.where(DealRow.bot_id == bot_id)
+        return [_record(row) for row in self.session.scalars(query)]

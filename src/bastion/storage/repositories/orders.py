@@ -89,6 +89,7 @@ class OrderRepository(Repository):
         account_id: int,
         bot_id: int | None = None,
         deal_id: int | None = None,
+        leg: str | None = None,
     ) -> None:
         """Store the order, or store what happened to it since it was last saved.
 
@@ -103,6 +104,8 @@ class OrderRepository(Repository):
             The account it trades on (fixed once stored).
         bot_id, deal_id
             The bot and deal that placed it, if any (fixed once stored).
+        leg
+            The bot's name for the order within its deal (stored on insert).
 
         Raises
         ------
@@ -145,6 +148,7 @@ class OrderRepository(Repository):
                 price=order.price,
                 amount=order.amount,
                 created_at=now,
+                leg=leg,
             )
             self.session.add(row)
         row.status = order.status.value
@@ -180,6 +184,42 @@ class OrderRepository(Repository):
         if symbol is not None:
             query = query.where(OrderRow.symbol == symbol)
         return self._rebuild(list(self.session.scalars(query.order_by(OrderRow.id))))
+
+    def unsent(self, account_id: int | None = None) -> list[tuple[Order, int, int | None, int | None, str | None]]:
+        """Return orders still INITIALIZED (stored before sending; the answer, if any, was not seen).
+
+        Each comes with its account id, bot id, deal id and leg, oldest first.
+        """
+        return self._with_refs(("initialized",), account_id)
+
+    def active(self, account_id: int | None = None) -> list[tuple[Order, int, int | None, int | None, str | None]]:
+        """Return orders that may still fill (accepted, partially filled) with account, bot, deal and leg."""
+        return self._with_refs(("accepted", "partially_filled"), account_id)
+
+    def _with_refs(
+        self, statuses: tuple[str, ...], account_id: int | None
+    ) -> list[tuple[Order, int, int | None, int | None, str | None]]:
+        query = select(OrderRow).where(OrderRow.status.in_(statuses))
+        if account_id is not None:
+            query = query.where(OrderRow.account_id == account_id)
+        rows = list(self.session.scalars(query.order_by(OrderRow.id)))
+        return [
+            (order, row.account_id, row.bot_id, row.deal_id, row.leg)
+            for order, row in zip(self._rebuild(rows), rows, strict=True)
+        ]
+
+    def legs(self, deal_id: int) -> dict[str, str | None]:
+        """Return client order id -> leg for the deal's orders."""
+        rows = self.session.execute(select(OrderRow.client_order_id, OrderRow.leg).where(OrderRow.deal_id == deal_id))
+        return dict(rows.tuples().all())
+
+    def for_bot(self, bot_id: int | None = None) -> list[tuple[Order, int | None, int | None, str | None]]:
+        """Return orders (of one bot, or all) with bot id, deal id and leg, oldest first."""
+        query = select(OrderRow)
+        if bot_id is not None:
+            query = query.where(OrderRow.bot_id == bot_id)
+        rows = list(self.session.scalars(query.order_by(OrderRow.id)))
+        return [(order, row.bot_id, row.deal_id, row.leg) for order, row in zip(self._rebuild(rows), rows, strict=True)]
 
     def for_deal(self, deal_id: int) -> list[Order]:
         """Return the deal's orders, oldest first."""

@@ -1,0 +1,61 @@
+"""The DCA bot: ``decide(view) -> Decision``, pure.
+
+Per open deal (see :mod:`bastion.bots.dca._deal`): after the base order fills, rest the first
+``active_safety_orders`` safety orders (legs ``so1``, ``so2``...) and the take-profit (``tp.K``,
+``tp.K.i`` for step ``i``, where ``K`` is how many safety orders have filled); after each safety
+fill cancel the old take-profit and, once it is gone, place ``tp.K`` for the new average, and top
+the resting safety orders up again. When the position is sold, cancel what is left and close the
+deal. A trailing take-profit rests no order for its (last) step: it arms when the price reaches
+the level, saves the extreme in the deal's state (``peak.K``) and sells at market (``trail.K``)
+on a pullback of ``trailing_deviation_pct`` (a view that shows the level and the pullback together
+does not arm it: their order is unknown). A stop-loss saves when the price went beyond the
+stop (``sl_since``), wakes at the end of the timeout, and if the price is still beyond cancels
+everything and sells at market (``sl``); ``stop_and_disable`` also saves ``disabled`` for the bot.
+
+Then, if the bot may open deals (not disabled, below ``max_active_deals``, cooldown over) it
+opens one on each free pair whose start condition holds, in the order of ``pairs``.
+
+Every decision names the levels that can change it (the next safety order not resting, a
+trailing take-profit's level or its extreme and stop, the stop-loss) and the next time that can
+(cooldown end, stop-loss timeout, next candle close for an ``rsi`` start).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bastion.bots.dca._deal import manage_deal
+from bastion.bots.dca._opening import DISABLED_KEY, open_deals
+from bastion.bots.dca._outcome import Outcome
+from bastion.bots.dca.config import DcaConfig
+from bastion.bots.interface import BotView, Decision
+
+__all__ = ["DcaBot"]
+
+
+@dataclass(frozen=True, slots=True)
+class DcaBot:
+    """A DCA bot over its frozen :class:`~bastion.bots.dca.DcaConfig`."""
+
+    config: DcaConfig
+
+    @property
+    def name(self) -> str:
+        """The bot's unique name."""
+        return self.config.name
+
+    def decide(self, view: BotView) -> Decision:
+        """Return the bot's decision for ``view``; the same view always gives the same decision.
+
+        Parameters
+        ----------
+        view
+            The bot's open deals, markets, prices, candles, signals, saved state and clock.
+        """
+        out = Outcome()
+        for deal in view.deals:
+            manage_deal(self.config, view, deal, out)
+        if out.disabled is not None and not view.state.get(DISABLED_KEY, ""):
+            out.save(None, {DISABLED_KEY: out.disabled})
+        open_deals(self.config, view, out)
+        return out.decision()

@@ -1,0 +1,116 @@
+"""The grid's memory between decisions, kept as string values in its deal's state.
+
+Keys (all values strings):
+
+``phase``
+    ``running``; after a stop ``stopping`` (cancels sent), ``selling`` (``on_stop = "sell_base"``,
+    market sell sent) or ``halted`` (``on_stop = "cancel_only"``, orders cancelled, deal left open).
+``stop``
+    Why the grid stopped: ``stop_loss`` or ``take_profit``.
+``lo``
+    Index of the lowest level of the current window (0 until a trailing shift moves it).
+``shift``
+    ``up`` or ``down`` while the far order of a trailing shift is being cancelled.
+``k.<interval>``
+    What interval ``<interval>`` holds: the leg of its current order, ``start`` (waiting for
+    the start market buy) or ``idle`` (no order).
+``cost.<interval>``
+    Quote paid for the base its sell is selling (buy cost plus quote fees); empty for base
+    bought by the start market buy, which is not a grid round trip.
+``nb.<level>``, ``ns.<level>``
+    How many buys (sells) were placed at that level: the next one's cycle number.
+``profit``, ``trips``
+    Profit of completed buy -> sell round trips (sell cost - buy cost - quote fees) and their count.
+
+The whole state is saved whenever it changes, so it survives either reading of
+:class:`~bastion.bots.interface.SaveState` (merge or replace); keys of intervals outside the
+window are ignored when loading.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+START = "start"
+IDLE = "idle"
+
+
+@dataclass(slots=True, kw_only=True)
+class GridState:
+    """A working copy of the grid's deal state for one decision."""
+
+    count: int
+    phase: str = "running"
+    stop: str = ""
+    lo: int = 0
+    shift: str = ""
+    profit: Decimal = Decimal(0)
+    trips: int = 0
+    slots: dict[int, str] = field(default_factory=dict)
+    basis: dict[int, str] = field(default_factory=dict)
+    counters: dict[str, int] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, values: Mapping[str, str], count: int) -> GridState:
+        """Read the state saved by :meth:`values` for a grid of ``count`` intervals."""
+        lo = int(values.get("lo", "0"))
+        window = range(lo, lo + count)
+        state = cls(
+            count=count,
+            phase=values.get("phase", "running"),
+            stop=values.get("stop", ""),
+            lo=lo,
+            shift=values.get("shift", ""),
+            profit=Decimal(values.get("profit", "0")),
+            trips=int(values.get("trips", "0")),
+        )
+        for key, value in values.items():
+            kind, _, number = key.partition(".")
+            if not number:
+                continue
+            if kind in ("nb", "ns"):
+                state.counters[key] = int(value)
+            elif kind == "k" and int(number) in window:
+                state.slots[int(number)] = value
+            elif kind == "cost" and int(number) in window:
+                state.basis[int(number)] = value
+        for interval in window:
+            state.slots.setdefault(interval, IDLE)
+        return state
+
+    @property
+    def window(self) -> range:
+        """Intervals of the current window, lowest first."""
+        return range(self.lo, self.lo + self.count)
+
+    def next_leg(self, level: int, side: str) -> str:
+        """Return a new leg name at ``level`` (``L<level>.b.<cycle>`` or ``.s.``) and count it."""
+        letter = "b" if side == "buy" else "s"
+        key = f"n{letter}.{level}"
+        cycle = self.counters.get(key, 0)
+        self.counters[key] = cycle + 1
+        return f"L{level}.{letter}.{cycle}"
+
+    def values(self) -> dict[str, str]:
+        """Return the state as string values, keys sorted."""
+        out = {
+            "phase": self.phase,
+            "stop": self.stop,
+            "lo": str(self.lo),
+            "shift": self.shift,
+            "profit": plain(self.profit),
+            "trips": str(self.trips),
+        }
+        for interval in self.window:
+            out[f"k.{interval}"] = self.slots.get(interval, IDLE)
+            out[f"cost.{interval}"] = self.basis.get(interval, "")
+        for key, cycle in self.counters.items():
+            out[key] = str(cycle)
+        return dict(sorted(out.items()))
+
+
+def plain(value: Decimal) -> str:
+    """Return ``value`` without trailing zeros or an exponent (``99.879``, ``100``, ``-5.319``)."""
+    return format(value.normalize(), "f")

@@ -1,0 +1,387 @@
+"""The bot interface: ``decide(view) -> Decision``, pure, over a read-only view.
+
+A bot never acts. It reads a frozen :class:`BotView` (its config, its open deals with their
+orders as the engine knows them, the markets' rules, the latest prices, its own small saved
+state and a clock value) and returns a frozen :class:`Decision`: actions for the engine (open a
+deal, place or cancel an order, close a deal, save state) plus the **price levels and the time
+at which its decision can next change**. The engine (live, paper or backtest) calls ``decide``
+again only when one of those levels is crossed, that time comes, or one of the bot's orders
+changes (a fill, a cancel, a rejection). The same bot code runs everywhere; nothing in a bot
+reads a clock, a database or the network.
+
+Identity and idempotency
+------------------------
+Every order a bot places has a *leg* name that is unique within its deal and deterministic
+(``"base"``, ``"so3"``, ``"tp.2"`` for the take-profit placed after the second safety order,
+``"L4.b.7"`` for a grid level's 7th buy). The engine builds the client order id from (bot,
+deal, leg, attempt), so deciding twice on the same view yields the same ids, and a retry after
+a lost response finds the existing order instead of placing a second one.
+
+Amounts and prices are Decimals already rounded with the market's tick and lot
+(:meth:`bastion.domain.Market.round_price`, :meth:`~bastion.domain.Market.floor_amount`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from types import MappingProxyType
+from typing import Literal, Protocol
+
+from bastion.domain import Market, OrderStatus, OrderType
+from bastion.domain.market import Side
+
+__all__ = [
+    "ACTIVE_STATUSES",
+    "Action",
+    "Bot",
+    "BotView",
+    "CancelOrder",
+    "CloseDeal",
+    "DealView",
+    "Decision",
+    "Direction",
+    "OpenDeal",
+    "OrderView",
+    "PlaceOrder",
+    "PriceView",
+    "SaveState",
+    "Signal",
+    "Watch",
+]
+
+Direction = Literal["long", "short"]
+
+#: Order statuses in which an order can still fill.
+ACTIVE_STATUSES = frozenset({OrderStatus.INITIALIZED, OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_FILLED})
+
+
+def _frozen(mapping: Mapping[str, str] | None) -> Mapping[str, str]:
+    return MappingProxyType(dict(mapping or {}))
+
+
+# --------------------------------------------------------------------------- the view
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PriceView:
+    """A market's price now and its extremes since the bot last decided.
+
+    Parameters
+    ----------
+    symbol
+        Spot symbol such as ``"BTC/USDT"``.
+    last
+        The latest price (last trade, or the close of the latest candle in a backtest).
+    high, low
+        Highest and lowest price since the previous decision (for trailing and for levels
+        crossed between two wakes); equal to ``last`` on the first decision.
+    bid, ask
+        Best bid and ask when known.
+    time_ms
+        When ``last`` was true.
+    """
+
+    symbol: str
+    last: Decimal
+    high: Decimal
+    low: Decimal
+    bid: Decimal | None = None
+    ask: Decimal | None = None
+    time_ms: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderView:
+    """One of the bot's orders as the engine knows it.
+
+    Parameters
+    ----------
+    leg
+        The bot's name for the order within its deal.
+    client_order_id
+        The id sent to the exchange.
+    side, type, price, amount
+        What was asked for (``price`` None for market orders).
+    filled
+        Base amount filled so far.
+    cost
+        Quote value of the fills (sum of price x amount), before fees.
+    fee_quote, fee_base
+        Fees paid so far in the quote and in the base currency.
+    status
+        Its state (see :class:`~bastion.domain.OrderStatus`).
+    updated_ms
+        When it last changed.
+    """
+
+    leg: str
+    client_order_id: str
+    side: Side
+    type: OrderType
+    price: Decimal | None
+    amount: Decimal
+    filled: Decimal = Decimal(0)
+    cost: Decimal = Decimal(0)
+    fee_quote: Decimal = Decimal(0)
+    fee_base: Decimal = Decimal(0)
+    status: OrderStatus = OrderStatus.INITIALIZED
+    updated_ms: int = 0
+
+    @property
+    def active(self) -> bool:
+        """Whether it can still fill."""
+        return self.status in ACTIVE_STATUSES
+
+    @property
+    def average_price(self) -> Decimal | None:
+        """Average fill price, or None before a fill."""
+        return None if self.filled == 0 else self.cost / self.filled
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DealView:
+    """An open deal of the bot with its orders.
+
+    Parameters
+    ----------
+    id
+        The deal's id (stable; part of its orders' client ids).
+    pair
+        Its symbol.
+    direction
+        ``long`` (buy first, sell to close) or ``short`` (spot: sell first, buy back lower).
+    opened_ms
+        When it was opened.
+    orders
+        Every order placed for it, in placing order.
+    state
+        Small values the bot saved for this deal with :class:`SaveState` (strings).
+    """
+
+    id: int
+    pair: str
+    direction: Direction
+    opened_ms: int
+    orders: tuple[OrderView, ...] = ()
+    state: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "state", _frozen(self.state))
+
+    def order(self, leg: str) -> OrderView | None:
+        """Return the order with this leg name, or None."""
+        for order in self.orders:
+            if order.leg == leg:
+                return order
+        return None
+
+    def active_orders(self) -> tuple[OrderView, ...]:
+        """Orders that can still fill."""
+        return tuple(o for o in self.orders if o.active)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Signal:
+    """A trading signal delivered to a signal bot (already authenticated by the web layer).
+
+    Parameters
+    ----------
+    id
+        Unique id of the signal (its replay protection key).
+    action
+        ``enter_long``, ``exit_long``, ``enter_short`` or ``exit_short``.
+    pair
+        The symbol it is for.
+    amount
+        Order size, in ``currency_type`` units; None means the bot's configured size.
+    currency_type
+        ``base`` or ``quote``.
+    trigger_price
+        The price the sender saw; informational.
+    received_ms
+        When it arrived.
+    """
+
+    id: str
+    action: Literal["enter_long", "exit_long", "enter_short", "exit_short"]
+    pair: str
+    amount: Decimal | None = None
+    currency_type: Literal["base", "quote"] = "quote"
+    trigger_price: Decimal | None = None
+    received_ms: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BotView:
+    """Everything a bot may read when it decides. Read-only.
+
+    Parameters
+    ----------
+    bot
+        The bot's name.
+    now_ms
+        The engine's clock (simulated in a backtest).
+    markets
+        Rules (tick, lot, minimums) of every market the bot trades.
+    prices
+        Latest price per symbol the bot watches.
+    deals
+        Its open deals.
+    closed_deals
+        How many deals it has closed so far.
+    last_closed_ms
+        When it last closed a deal (for cooldowns), or None.
+    balances
+        Free balance per currency of the bot's account.
+    state
+        Bot-level values it saved with :class:`SaveState` (``deal=None``).
+    candles
+        Latest *completed* candles per symbol, oldest first, as (open time ms, open, high, low,
+        close, volume), at the timeframe the bot's config asks for; empty when it asks none.
+    signals
+        Signals not yet handled (signal bots).
+    """
+
+    bot: str
+    now_ms: int
+    markets: Mapping[str, Market]
+    prices: Mapping[str, PriceView]
+    deals: tuple[DealView, ...] = ()
+    closed_deals: int = 0
+    last_closed_ms: int | None = None
+    balances: Mapping[str, Decimal] = field(default_factory=lambda: MappingProxyType({}))
+    state: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    candles: Mapping[str, tuple[tuple[int, Decimal, Decimal, Decimal, Decimal, Decimal], ...]] = field(
+        default_factory=lambda: MappingProxyType({})
+    )
+    signals: tuple[Signal, ...] = ()
+
+    def __post_init__(self) -> None:
+        for name in ("markets", "prices", "balances", "state", "candles"):
+            object.__setattr__(self, name, MappingProxyType(dict(getattr(self, name))))
+
+    def deal(self, deal_id: int) -> DealView | None:
+        """Return the open deal with this id, or None."""
+        for deal in self.deals:
+            if deal.id == deal_id:
+                return deal
+        return None
+
+
+# --------------------------------------------------------------------------- the decision
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OpenDeal:
+    """Open a new deal; orders in the same decision refer to it by ``ref``."""
+
+    ref: str
+    pair: str
+    direction: Direction = "long"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PlaceOrder:
+    """Place one order for a deal.
+
+    Parameters
+    ----------
+    deal
+        The deal's id, or the ``ref`` of an :class:`OpenDeal` in the same decision.
+    leg
+        The order's name, unique within the deal (see the module docstring).
+    symbol, side, type
+        What to trade.
+    amount
+        Base amount, floored to the lot step (None only for a market order sized in quote).
+    price
+        Limit price rounded to the tick; None for market orders.
+    quote_amount
+        For a market order sized in the quote currency.
+    """
+
+    deal: int | str
+    leg: str
+    symbol: str
+    side: Side
+    type: OrderType
+    amount: Decimal | None
+    price: Decimal | None = None
+    quote_amount: Decimal | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CancelOrder:
+    """Cancel one of the bot's orders (by leg within a deal)."""
+
+    deal: int
+    leg: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CloseDeal:
+    """Mark a deal closed (after its closing order filled); the engine computes its profit from fills."""
+
+    deal: int
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SaveState:
+    """Save small string values for a deal (``deal`` id or ref) or for the bot (``deal=None``)."""
+
+    deal: int | str | None
+    values: Mapping[str, str]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "values", _frozen(self.values))
+
+
+Action = OpenDeal | PlaceOrder | CancelOrder | CloseDeal | SaveState
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Watch:
+    """Wake the bot when ``symbol`` trades at or above ``above``, or at or below ``below``."""
+
+    symbol: str
+    above: Decimal | None = None
+    below: Decimal | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Decision:
+    """What a bot decided: actions now, and when its decision can next change.
+
+    Parameters
+    ----------
+    actions
+        In order: the engine applies them in this order.
+    watch
+        Price levels that can change the decision.
+    wake_at_ms
+        A time that can change it (cooldown end, stop-loss timeout, next candle close).
+    notes
+        Short human-readable reasons, for the log and the UI.
+    """
+
+    actions: tuple[Action, ...] = ()
+    watch: tuple[Watch, ...] = ()
+    wake_at_ms: int | None = None
+    notes: tuple[str, ...] = ()
+
+
+class Bot(Protocol):
+    """What every bot type provides."""
+
+    @property
+    def name(self) -> str:
+        """The bot's unique name."""
+        ...
+
+    def decide(self, view: BotView) -> Decision:
+        """Return the bot's decision for this view. Pure: same view, same decision."""
+        ...

@@ -1,0 +1,173 @@
+"""The FastAPI application: the REST API (OpenAPI at ``/openapi.json``).
+
+Every refusal answers a 4xx status with ``{"detail": "<what was wrong and what was expected>"}``.
+The web process holds no exchange secret and never loads custody code; the only secret it
+compares is a webhook secret's SHA-256 digest (see :mod:`bastion.web.intake`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
+from decimal import Decimal
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+from sqlalchemy import exc, text
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
+
+from bastion import __version__
+from bastion.errors import StorageError, scrub
+from bastion.web.intake import IntakeResult, receive_signal
+from bastion.web.schemas import AcceptedSignal, Health, Problem, SignalPayload
+
+__all__ = ["MAX_BODY_BYTES", "create_app"]
+
+#: The largest request body the API reads.
+MAX_BODY_BYTES = 16 * 1024
+
+_log = logging.getLogger(__name__)
+_UNAVAILABLE = "the database is unavailable or busy; retry later"
+_FIELDS = ", ".join(SignalPayload.model_fields)
+
+
+def _problem(status: int, detail: str) -> JSONResponse:
+    return JSONResponse(status_code=status, content={"detail": detail})
+
+
+def _json_type(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, list):
+        return "array"
+    return "string" if isinstance(value, str) else "number"
+
+
+def _where(loc: tuple[Any, ...]) -> str:
+    return ".".join(str(part) for part in loc if part != "body") or "body"
+
+
+def _describe(errors: list[Any]) -> str:
+    """One line per problem, naming the field and what was expected; never the value of ``secret``."""
+    parts = []
+    for error in errors[:5]:
+        where = _where(tuple(error.get("loc", ())))
+        if error.get("type") == "extra_forbidden":
+            parts.append(f"unknown field {where!r}; expected only {_FIELDS}")
+        elif error.get("type") == "missing":
+            parts.append(f"field {where!r} is required")
+        else:
+            message = str(error.get("msg", "is not valid")).removeprefix("Value error, ")
+            parts.append(f"field {where!r}: {message}")
+    return "invalid signal: " + "; ".join(parts)
+
+
+async def _read_json(request: Request) -> tuple[Any, JSONResponse | None]:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        return None, _problem(413, f"request body is {declared} bytes; expected at most {MAX_BODY_BYTES}")
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BODY_BYTES:
+            return None, _problem(413, f"request body is over {MAX_BODY_BYTES} bytes; expected at most that")
+    try:
+        # Numbers stay decimal text: 0.1 is Decimal("0.1"), never a float.
+        return json.loads(body, parse_float=Decimal), None
+    except (ValueError, RecursionError) as error:
+        reason = error.msg if isinstance(error, json.JSONDecodeError) else "it cannot be decoded"
+        return None, _problem(422, f"request body is not valid JSON ({reason}); expected a JSON object")
+
+
+def create_app(*, sessions: sessionmaker[Session], clock_ms: Callable[[], int]) -> FastAPI:
+    """Build the API over a database and a clock.
+
+    Parameters
+    ----------
+    sessions
+        Session factory of a Bastion database at the current schema.
+    clock_ms
+        Returns the current time in epoch milliseconds (signals' ``received_at`` and lag checks).
+    """
+    # SQLite has one writer at a time and refuses (rather than waits for) a transaction whose
+    # snapshot another writer made stale: signals are stored one at a time in this process.
+    bind = sessions.kw.get("bind")
+    sqlite = bind is not None and bind.dialect.name == "sqlite"
+    writing: AbstractContextManager[Any] = threading.Lock() if sqlite else nullcontext()
+    app = FastAPI(
+        title="Bastion",
+        version=__version__,
+        summary="Self-hosted crypto trading bots; this API never holds exchange secrets.",
+        docs_url=None,
+        redoc_url=None,
+    )
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_request: Request, error: RequestValidationError) -> JSONResponse:
+        return _problem(422, _describe(list(error.errors())))
+
+    @app.exception_handler(exc.SQLAlchemyError)
+    async def _database(_request: Request, error: exc.SQLAlchemyError) -> JSONResponse:
+        _log.error("database error: %s", scrub(str(error).splitlines()[0] if str(error) else type(error).__name__))
+        return _problem(503, _UNAVAILABLE)
+
+    @app.exception_handler(StorageError)
+    async def _storage(_request: Request, error: StorageError) -> JSONResponse:
+        _log.error("storage error: %s", scrub(str(error)))
+        return _problem(503, _UNAVAILABLE)
+
+    @app.get("/api/v1/health", response_model=Health, responses={503: {"model": Problem}})
+    def health() -> Any:
+        """Answer ``{"status": "ok"}`` when the process runs and its database answers."""
+        with sessions() as session:
+            session.execute(text("SELECT 1"))
+        return Health()
+
+    @app.post(
+        "/api/v1/signals/{bot_uuid}",
+        status_code=202,
+        response_model=AcceptedSignal,
+        responses={status: {"model": Problem} for status in (400, 401, 404, 409, 413, 422, 503)},
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": SignalPayload.model_json_schema()}},
+            }
+        },
+    )
+    async def post_signal(bot_uuid: str, request: Request) -> Any:
+        """Receive a signal for the signal bot with this webhook uuid and store it for the engine.
+
+        Answers 202 ``{"signal_id": ..., "status": "pending"}``, or a 4xx ``{"detail": reason}``
+        (see :mod:`bastion.web.intake` for the checks and their statuses).
+        """
+        data, refused = await _read_json(request)
+        if refused is not None:
+            return refused
+        if not isinstance(data, dict):
+            return _problem(422, f"request body is a JSON {_json_type(data)}; expected a JSON object")
+        try:
+            payload = SignalPayload.model_validate(data)
+        except ValidationError as error:
+            return _problem(422, _describe(error.errors(include_url=False, include_input=False)))
+        now_ms = clock_ms()
+
+        def receive() -> IntakeResult:
+            with writing:
+                return receive_signal(sessions, path_uuid=bot_uuid, payload=payload, now_ms=now_ms)
+
+        result = await run_in_threadpool(receive)
+        if result.signal_id is None:
+            return _problem(result.status, result.detail or "refused")
+        return JSONResponse(status_code=202, content=AcceptedSignal(signal_id=result.signal_id).model_dump())
+
+    return app

@@ -1,0 +1,192 @@
+"""Receiving a webhook signal: authenticate it, check it against its bot, store it. No HTTP here.
+
+The checks, in order, and the HTTP status each refusal maps to:
+
+1. ``bot_uuid`` in the body equals the uuid in the URL (400), the timestamp reads (422);
+2. a bot has this webhook uuid (404) and the secret is its secret (401, constant-time
+   comparison of SHA-256 digests);
+3. the bot is a signal bot (409), is enabled (409) and its configuration reads (409);
+4. the payload was not received before (409; the digest is SHA-256 of the payload's canonical
+   JSON without the secret);
+5. the timestamp is not older than ``min(max_lag, bot max_lag_s)`` seconds nor more than
+   :data:`MAX_CLOCK_SKEW_MS` in the future (422); the pair is one of the bot's (422); the
+   direction is one it trades and the size within ``max_order_size`` (422).
+
+Nothing is stored before step 4. A signal refused at step 5 is stored with status ``refused``
+and the reason (so the user can see why, and a replay of it is refused too); an accepted one
+is stored ``pending`` for the engine.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+from sqlalchemy import exc
+from sqlalchemy.orm import Session, sessionmaker
+
+from bastion.bots.signal import SignalConfig
+from bastion.errors import ConfigError
+from bastion.storage.repositories import BotRepository, ReplayedSignal, SignalRepository, SignalStatus
+from bastion.web.schemas import SignalPayload, timestamp_ms
+
+__all__ = ["ATTEMPTS", "MAX_CLOCK_SKEW_MS", "IntakeResult", "payload_digest", "receive_signal"]
+
+#: How far ahead of this server's clock a signal's timestamp may be.
+MAX_CLOCK_SKEW_MS = 5_000
+#: How many times a signal's transaction is tried when the database reports a concurrent writer.
+ATTEMPTS = 4
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_REPLAY = "this signal was already received (same payload); a replay is refused, expected a new signal"
+
+
+@dataclass(frozen=True, slots=True)
+class IntakeResult:
+    """What became of a signal: an HTTP status, the reason of a refusal, the id of a stored signal."""
+
+    status: int
+    detail: str | None = None
+    signal_id: int | None = None
+
+
+def payload_digest(payload: SignalPayload, sent_ms: int) -> str:
+    """Return the SHA-256 hex digest of the payload's canonical JSON, without its secret."""
+    text = json.dumps(payload.canonical(sent_ms), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _moment(ms: int) -> datetime:
+    return _EPOCH + timedelta(milliseconds=ms)
+
+
+def receive_signal(
+    sessions: sessionmaker[Session], *, path_uuid: str, payload: SignalPayload, now_ms: int
+) -> IntakeResult:
+    """Check a posted signal and store it (see the module docstring); never raises for a bad signal.
+
+    A transaction that the database refuses for a concurrent writer (SQLite's "database is
+    locked") is run again from the start, at most :data:`ATTEMPTS` times in all.
+
+    Parameters
+    ----------
+    sessions
+        Session factory of the Bastion database.
+    path_uuid
+        The webhook uuid from the URL.
+    payload
+        The parsed body.
+    now_ms
+        This server's clock, epoch milliseconds; it is also the signal's ``received_at``.
+
+    Raises
+    ------
+    sqlalchemy.exc.OperationalError
+        The database stayed busy or unreachable.
+    """
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            return _receive(sessions, path_uuid=path_uuid, payload=payload, now_ms=now_ms)
+        except exc.OperationalError:
+            if attempt == ATTEMPTS:
+                raise
+            time.sleep(0.02 * attempt)
+    raise AssertionError("unreachable")
+
+
+def _receive(sessions: sessionmaker[Session], *, path_uuid: str, payload: SignalPayload, now_ms: int) -> IntakeResult:
+    if payload.bot_uuid != path_uuid:
+        return IntakeResult(400, "bot_uuid in the body differs from the webhook URL's uuid; expected the same uuid")
+    try:
+        sent_ms = timestamp_ms(payload.timestamp)
+    except ValueError as exc:
+        return IntakeResult(422, str(exc))
+    received = _moment(now_ms)
+    with sessions.begin() as session:
+        signals = SignalRepository(session, clock=lambda: received)
+        bot_id = signals.bot_for_uuid(path_uuid)
+        if bot_id is None:
+            return IntakeResult(404, "no bot has this webhook uuid; expected the uuid shown when its secret was made")
+        if not signals.check_secret(bot_id, payload.secret.get_secret_value()):
+            return IntakeResult(401, "the secret does not match this bot's webhook secret")
+        bot = BotRepository(session).get_by_id(bot_id)
+        if bot is None:  # the secret row references the bot; only a concurrent delete gets here
+            return IntakeResult(404, "no bot has this webhook uuid; expected the uuid shown when its secret was made")
+        if bot.type != "signal":
+            return IntakeResult(409, f"bot {bot.name!r} is a {bot.type} bot; expected the webhook of a signal bot")
+        if not bot.enabled:
+            return IntakeResult(409, f"bot {bot.name!r} is disabled; enable it to accept signals")
+        try:
+            config = SignalConfig.from_toml(bot.config_toml)
+        except ConfigError as exc:
+            return IntakeResult(409, f"bot {bot.name!r} has a configuration that cannot be read: {exc}")
+        digest = payload_digest(payload, sent_ms)
+        if signals.seen(bot_id, digest):
+            return IntakeResult(409, _REPLAY)
+        pair, problem = _pair(config, payload)
+        amount = None if payload.order is None else payload.order.amount
+        currency = None if payload.order is None else payload.order.currency_type
+        if problem is None:
+            problem = _timing(config, payload, sent_ms, now_ms)
+        if problem is None and amount is not None and currency is None:
+            problem = "order.currency_type is required with order.amount; expected 'base' or 'quote'"
+        if problem is None:
+            problem = config.refusal(pair=pair, action=payload.action, amount=amount, currency_type=currency)
+        values = {
+            "action": payload.action,
+            "pair": pair,
+            "sent_ms": sent_ms,
+            "amount": amount,
+            "currency_type": currency or config.order_currency,
+            "trigger_price": payload.trigger_price,
+        }
+        try:
+            if problem is not None:
+                if pair:
+                    signals.add(bot_id, digest, status=SignalStatus.REFUSED, reason=problem, **values)  # type: ignore[arg-type]
+                return IntakeResult(422, problem)
+            record = signals.add(bot_id, digest, **values)  # type: ignore[arg-type]
+        except ReplayedSignal:  # the same payload, posted concurrently, was stored first
+            return IntakeResult(409, _REPLAY)
+        return IntakeResult(202, None, record.id)
+
+
+def _pair(config: SignalConfig, payload: SignalPayload) -> tuple[str, str | None]:
+    """The pair the signal names (or the bot's only pair), and a problem when there is none."""
+    if payload.pair is not None:
+        return payload.pair.strip().upper(), None
+    if payload.tv_instrument is not None:
+        given = payload.tv_instrument.strip().upper()
+        ticker = given.rpartition(":")[2].replace("/", "")
+        for pair in config.pairs:
+            if pair.replace("/", "") == ticker:
+                return pair, None
+        expected = ", ".join(p.replace("/", "") for p in config.pairs)
+        return given, f"tv_instrument {given!r} is not traded by bot {config.name!r}; expected one of {expected}"
+    if len(config.pairs) == 1:
+        return config.pairs[0], None
+    return "", (
+        f"the signal names no pair and bot {config.name!r} trades several; expected pair (such as "
+        f"{config.pairs[0]!r}) or tv_instrument"
+    )
+
+
+def _timing(config: SignalConfig, payload: SignalPayload, sent_ms: int, now_ms: int) -> str | None:
+    lag_s = config.max_lag_s if payload.max_lag is None else min(payload.max_lag, config.max_lag_s)
+    age_ms = now_ms - sent_ms
+    sent = _moment(sent_ms).isoformat().replace("+00:00", "Z")
+    if age_ms > lag_s * 1000:
+        return (
+            f"signal timestamp {sent} is {Decimal(age_ms) / 1000} s old, more than the allowed lag of {lag_s} s "
+            f"(the lower of the signal's max_lag and the bot's max_lag_s {config.max_lag_s}); expected a fresh signal"
+        )
+    if -age_ms > MAX_CLOCK_SKEW_MS:
+        return (
+            f"signal timestamp {sent} is {Decimal(-age_ms) / 1000} s in the future; expected at most "
+            f"{MAX_CLOCK_SKEW_MS // 1000} s ahead of this server's clock"
+        )
+    return None

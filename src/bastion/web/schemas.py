@@ -1,0 +1,199 @@
+"""Request and response bodies of the REST API (pydantic), with exact Decimal amounts.
+
+A signal is what a TradingView alert (or any sender) posts to a signal bot's webhook; the field
+names follow the common signal-bot template::
+
+    {
+      "secret": "…", "bot_uuid": "…", "action": "enter_long",
+      "timestamp": "{{timenow}}", "max_lag": "300", "trigger_price": "{{close}}",
+      "tv_exchange": "{{exchange}}", "tv_instrument": "{{ticker}}",
+      "order": {"amount": "25", "currency_type": "quote"}
+    }
+
+Amounts and prices may be JSON strings or numbers; the body is parsed with numbers kept as
+their decimal text, so ``0.1`` is exactly ``Decimal("0.1")``.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr
+
+__all__ = [
+    "AcceptedSignal",
+    "Health",
+    "Problem",
+    "SignalOrder",
+    "SignalPayload",
+    "canonical_decimal",
+    "timestamp_ms",
+]
+
+#: Epoch values above this are milliseconds (10^11 seconds is the year 5138; 10^11 ms is 1973).
+_MS_THRESHOLD = 10**11
+_NUMBER = re.compile(r"[0-9]+(\.[0-9]+)?")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MAX_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z
+
+
+def _decimal(value: object) -> Decimal:
+    if isinstance(value, bool):
+        raise ValueError("must be a number or a decimal string such as '25.5', got true/false")
+    if isinstance(value, Decimal):
+        result = value
+    elif isinstance(value, int | float):
+        result = Decimal(str(value))  # str() of a float is its shortest repr: the number as written
+    elif isinstance(value, str):
+        try:
+            result = Decimal(value.strip())
+        except InvalidOperation:
+            raise ValueError(f"must be a number or a decimal string such as '25.5', got {value[:40]!r}") from None
+    else:
+        raise ValueError(f"must be a number or a decimal string such as '25.5', got a {type(value).__name__}")
+    if not result.is_finite():
+        raise ValueError(f"must be a finite number, got {value!r}")
+    if result <= 0:
+        raise ValueError(f"must be positive, got {result}")
+    return result
+
+
+def _seconds(value: object) -> int:
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value.strip())
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"must be a whole number of seconds such as 300, got {str(value)[:40]!r}")
+    if value < 1:
+        raise ValueError(f"must be at least 1 second, got {value}")
+    return value
+
+
+def _timestamp(value: object) -> int | str | Decimal:
+    if isinstance(value, bool) or not isinstance(value, int | str | Decimal | float):
+        raise ValueError("must be epoch seconds or milliseconds, or an ISO 8601 time such as 2024-05-01T12:00:00Z")
+    return value
+
+
+PositiveDecimal = Annotated[Decimal, BeforeValidator(_decimal)]
+LagSeconds = Annotated[int, BeforeValidator(_seconds)]
+Timestamp = Annotated[int | str | Decimal, BeforeValidator(_timestamp)]
+
+
+def canonical_decimal(value: Decimal | None) -> str | None:
+    """Return ``value`` as plain decimal text without trailing zeros (``"25"`` for ``25.0``)."""
+    if value is None:
+        return None
+    return format(value.normalize(), "f")
+
+
+def timestamp_ms(value: int | str | Decimal | float) -> int:
+    """Return a signal timestamp in epoch milliseconds.
+
+    Numbers (or digit strings) above 10^11 are milliseconds, others seconds (a fraction is
+    kept to the millisecond). Other strings are ISO 8601 and must carry a time zone (``Z`` or
+    ``+02:00``), as TradingView's ``{{timenow}}`` does.
+
+    Raises
+    ------
+    ValueError
+        The value is none of these; the message says what was expected.
+    """
+    if isinstance(value, str):
+        text = value.strip()
+        if _NUMBER.fullmatch(text):
+            value = Decimal(text)
+        else:
+            try:
+                moment = datetime.fromisoformat(text)
+            except ValueError:
+                raise ValueError(
+                    f"timestamp {text[:40]!r} is not epoch seconds/milliseconds nor an ISO 8601 time such as "
+                    "2024-05-01T12:00:00Z"
+                ) from None
+            if moment.tzinfo is None or moment.utcoffset() is None:
+                raise ValueError(
+                    f"timestamp {text[:40]!r} has no time zone; expected an ISO 8601 time with one, such as "
+                    "2024-05-01T12:00:00Z"
+                )
+            return (moment - _EPOCH) // timedelta(milliseconds=1)
+    number = Decimal(str(value)) if isinstance(value, float) else Decimal(value)
+    if not number.is_finite() or number <= 0:
+        raise ValueError(f"timestamp must be a positive epoch time, got {value}")
+    ms = int(number) if number > _MS_THRESHOLD else int(number * 1000)
+    if ms > _MAX_MS:
+        raise ValueError(f"timestamp {value} is after the year 9999; expected epoch seconds or milliseconds")
+    return ms
+
+
+def _upper(text: str | None) -> str | None:
+    return None if text is None else text.strip().upper()
+
+
+class SignalOrder(BaseModel):
+    """The entry size a signal asks for; without ``amount`` the bot uses its own ``order_size``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    amount: PositiveDecimal | None = None
+    currency_type: Literal["base", "quote"] | None = None
+
+
+class SignalPayload(BaseModel):
+    """A signal posted to ``POST /api/v1/signals/{bot_uuid}``.
+
+    ``pair`` (``"BTC/USDT"``) or ``tv_instrument`` (``"BTCUSDT"``, ``"BINANCE:BTCUSDT"``) names
+    the market; neither is needed for a bot that trades one pair. ``max_lag`` (seconds) may only
+    lower the bot's ``max_lag_s``.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    secret: SecretStr = Field(min_length=1, max_length=256)
+    bot_uuid: str = Field(min_length=1, max_length=64)
+    action: Literal["enter_long", "exit_long", "enter_short", "exit_short"]
+    timestamp: Timestamp
+    max_lag: LagSeconds | None = None
+    trigger_price: PositiveDecimal | None = None
+    pair: str | None = Field(default=None, max_length=64)
+    tv_exchange: str | None = Field(default=None, max_length=64)
+    tv_instrument: str | None = Field(default=None, max_length=64)
+    order: SignalOrder | None = None
+
+    def canonical(self, sent_ms: int) -> dict[str, Any]:
+        """Return the payload without its secret, values in one canonical form (what the digest covers)."""
+        order = None
+        if self.order is not None:
+            order = {"amount": canonical_decimal(self.order.amount), "currency_type": self.order.currency_type}
+        return {
+            "action": self.action,
+            "bot_uuid": self.bot_uuid,
+            "max_lag": self.max_lag,
+            "order": order,
+            "pair": _upper(self.pair),
+            "timestamp": sent_ms,
+            "trigger_price": canonical_decimal(self.trigger_price),
+            "tv_exchange": _upper(self.tv_exchange),
+            "tv_instrument": _upper(self.tv_instrument),
+        }
+
+
+class AcceptedSignal(BaseModel):
+    """A signal stored for the engine."""
+
+    signal_id: int
+    status: Literal["pending"] = "pending"
+
+
+class Problem(BaseModel):
+    """Why a request was refused."""
+
+    detail: str
+
+
+class Health(BaseModel):
+    """The web process answers and its database opens."""
+
+    status: Literal["ok"] = "ok"
