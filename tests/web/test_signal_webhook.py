@@ -282,12 +282,41 @@ def test_a_disabled_bot_refuses_signals(web: WebProcess, client: httpx.Client) -
     assert recent(web, bot) == []
 
 
-def test_a_bot_that_is_not_a_signal_bot_refuses_signals(web: WebProcess, client: httpx.Client) -> None:
-    bot = make_bot(web, type="dca", config='name = "x"\n')
+def test_a_bot_that_takes_no_signals_refuses_them(web: WebProcess, client: httpx.Client) -> None:
+    bot = make_bot(web, type="grid", config='name = "x"\n')
     response = post(client, bot, bot.payload())
     assert response.status_code == 409
-    assert response.json() == {"detail": f"bot {bot.name!r} is a dca bot; expected the webhook of a signal bot"}
+    assert response.json() == {
+        "detail": f"bot {bot.name!r} is a grid bot; expected the webhook of a signal bot or of a DCA bot with a "
+        "signal start"
+    }
+    asap = make_bot(web, type="dca", config=DCA_CONFIG.format(start="asap"))
+    response = post(client, asap, asap.payload())
+    assert response.status_code == 409
+    assert "start_condition is not 'signal'" in response.json()["detail"]
     assert recent(web, bot) == []
+    assert recent(web, asap) == []
+
+
+DCA_CONFIG = """
+name = "dca-tv"
+type = "dca"
+account = "main"
+pairs = ["BTC/USDT"]
+base_order_size = "25"
+take_profit_pct = "1"
+start_condition = {{type = "{start}"}}
+"""
+
+
+def test_a_dca_bot_with_a_signal_start_takes_entry_signals_only(web: WebProcess, client: httpx.Client) -> None:
+    bot = make_bot(web, type="dca", config=DCA_CONFIG.format(start="signal"))
+    entered = post(client, bot, bot.payload(order={"amount": "5000", "currency_type": "quote"}))
+    assert entered.status_code == 202  # the DCA bot sizes its own orders: the signal's amount is ignored
+    exited = post(client, bot, bot.payload(action="exit_long"))
+    assert exited.status_code == 422
+    assert "entry signals only" in exited.json()["detail"]
+    assert [s.action for s in pending(web, bot)] == ["enter_long"]
 
 
 def test_a_signal_bot_with_a_broken_config_refuses_signals(web: WebProcess, client: httpx.Client) -> None:

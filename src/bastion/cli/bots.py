@@ -120,7 +120,10 @@ def create(config: Annotated[Path, typer.Option("--config", help="The bot's TOML
             parsed.name, type=parsed.type, account_id=account.id, config_toml=text, enabled=False
         )
         secret = None
-        if parsed.type == "signal":
+        takes_signals = (
+            parsed.type == "signal" or getattr(getattr(parsed, "start_condition", None), "type", "") == "signal"
+        )
+        if takes_signals:
             from bastion.storage.repositories.signals import SignalRepository
 
             uuid, secret = SignalRepository(session).create_secret(record.id)

@@ -282,7 +282,7 @@ class Engine:
         return self._has_signals(running)
 
     def _has_signals(self, running: _Running) -> bool:
-        if running.record.type != "signal":
+        if running.record.type not in ("signal", "dca"):  # a DCA bot may start on signals
             return False
         from bastion.storage.repositories.signals import SignalRepository
 
@@ -334,7 +334,7 @@ class Engine:
         )
 
     def _signals(self, session: Session, running: _Running) -> tuple[Any, ...]:
-        if running.record.type != "signal":
+        if running.record.type not in ("signal", "dca"):  # a DCA bot may start on signals
             return ()
         from bastion.bots.interface import Signal
         from bastion.storage.repositories.signals import SignalRepository

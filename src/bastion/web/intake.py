@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+import tomllib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -116,14 +117,24 @@ def _receive(sessions: sessionmaker[Session], *, path_uuid: str, payload: Signal
         bot = BotRepository(session).get_by_id(bot_id)
         if bot is None:  # the secret row references the bot; only a concurrent delete gets here
             return IntakeResult(404, "no bot has this webhook uuid; expected the uuid shown when its secret was made")
-        if bot.type != "signal":
-            return IntakeResult(409, f"bot {bot.name!r} is a {bot.type} bot; expected the webhook of a signal bot")
+        if bot.type not in ("signal", "dca"):
+            return IntakeResult(
+                409,
+                f"bot {bot.name!r} is a {bot.type} bot; expected the webhook of a signal bot or of a DCA bot "
+                "with a signal start",
+            )
         if not bot.enabled:
             return IntakeResult(409, f"bot {bot.name!r} is disabled; enable it to accept signals")
         try:
-            config = SignalConfig.from_toml(bot.config_toml)
+            config = _rules(bot.type, bot.config_toml)
         except ConfigError as exc:
             return IntakeResult(409, f"bot {bot.name!r} has a configuration that cannot be read: {exc}")
+        if config is None:
+            return IntakeResult(
+                409,
+                f"bot {bot.name!r} is a dca bot whose start_condition is not 'signal'; expected the webhook of "
+                'a signal bot or of a DCA bot with start_condition = {type = "signal"}',
+            )
         digest = payload_digest(payload, sent_ms)
         if signals.seen(bot_id, digest):
             return IntakeResult(409, _REPLAY)
@@ -134,6 +145,13 @@ def _receive(sessions: sessionmaker[Session], *, path_uuid: str, payload: Signal
             problem = _timing(config, payload, sent_ms, now_ms)
         if problem is None and amount is not None and currency is None:
             problem = "order.currency_type is required with order.amount; expected 'base' or 'quote'"
+        if problem is None and bot.type == "dca":
+            if payload.action.startswith("exit_"):
+                problem = (
+                    f"bot {bot.name!r} is a DCA bot: it takes entry signals only (enter_long or enter_short); "
+                    "its deals close at take profit or stop loss"
+                )
+            amount = currency = None  # a DCA bot sizes its orders from its own config
         if problem is None:
             problem = config.refusal(pair=pair, action=payload.action, amount=amount, currency_type=currency)
         values = {
@@ -153,6 +171,33 @@ def _receive(sessions: sessionmaker[Session], *, path_uuid: str, payload: Signal
         except ReplayedSignal:  # the same payload, posted concurrently, was stored first
             return IntakeResult(409, _REPLAY)
         return IntakeResult(202, None, record.id)
+
+
+def _rules(bot_type: str, config_toml: str) -> SignalConfig | None:
+    """The signal rules of a bot: its own for a signal bot; for a DCA bot with a signal start, the
+    equivalent (its pairs, its direction, its base order size); None for a DCA bot without one."""
+    if bot_type == "signal":
+        return SignalConfig.from_toml(config_toml)
+    from bastion.bots.dca import DcaConfig, SignalStart
+
+    try:
+        data = tomllib.loads(config_toml)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"not valid TOML: {exc}") from None
+    dca = DcaConfig.from_mapping(data)
+    if not isinstance(dca.start_condition, SignalStart):
+        return None
+    return SignalConfig.from_mapping(
+        {
+            "name": dca.name,
+            "type": "signal",
+            "account": dca.account,
+            "pairs": list(dca.pairs),
+            "directions": [dca.direction],
+            "order_size": str(dca.base_order_size),
+            "order_currency": "quote",
+        }
+    )
 
 
 def _pair(config: SignalConfig, payload: SignalPayload) -> tuple[str, str | None]:
