@@ -160,6 +160,20 @@ def test_resting_limit_buy_fills_when_the_market_trades_through_it(venue):
     assert sum(t.fee for t in trades) == amount * port.market(venue.symbol).maker_fee
 
 
+def test_order_trades_are_found_however_many_trades_came_after(venue):
+    port = venue.port
+    market = port.market(venue.symbol)
+    amount = market.floor_amount(Decimal(15) / port.fetch_ticker(venue.symbol).last)
+    first = port.create_order(venue.symbol, "buy", "market", amount, client_order_id=cid())
+    for _ in range(3):
+        port.create_order(venue.symbol, "buy", "market", amount, client_order_id=cid())
+    recent = port.fetch_my_trades(venue.symbol, limit=2)
+    assert first.exchange_order_id not in {t.order_id for t in recent}
+    trades = port.fetch_order_trades(venue.symbol, first.exchange_order_id)
+    assert {t.trade_id for t in trades} == {t.trade_id for t in first.trades}
+    assert sum(t.amount for t in trades) == amount
+
+
 def test_wrong_secret_is_an_authentication_failure(venue):
     bad = venue.make_port(ApiCredentials(venue.credentials.api_key, "0" * 64))
     with pytest.raises(AuthenticationFailed) as err:

@@ -314,6 +314,28 @@ def test_deal_is_opened_updated_and_closed(sessions: sessionmaker[Session], acco
         assert deals.for_bot(bot.id) == [closed]
 
 
+def test_closed_summary_counts_finished_deals_and_finds_the_last_close(
+    sessions: sessionmaker[Session], account_id: int
+) -> None:
+    with sessions.begin() as session:
+        bot = BotRepository(session).create("dca", type="dca", account_id=account_id, config_toml="")
+        deals = DealRepository(session)
+        assert deals.closed_summary(bot.id) == (0, None)
+        for hours, status in ((5, DealStatus.CLOSED), (30, DealStatus.CANCELLED), (2, DealStatus.CLOSED)):
+            deals.save(
+                DealRecord(
+                    bot_id=bot.id,
+                    pair="ETH/BTC",
+                    status=status,
+                    opened_at=T0,
+                    closed_at=T0 + timedelta(hours=hours),
+                )
+            )
+        deals.save(DealRecord(bot_id=bot.id, pair="ETH/BTC", opened_at=T0 + timedelta(hours=40)))
+    with sessions() as session:
+        assert DealRepository(session).closed_summary(bot.id) == (3, T0 + timedelta(hours=30))
+
+
 def test_a_closed_deal_needs_a_close_time(sessions: sessionmaker[Session], account_id: int) -> None:
     with sessions.begin() as session:
         bot = BotRepository(session).create("dca", type="dca", account_id=account_id, config_toml="")

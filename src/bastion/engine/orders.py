@@ -139,7 +139,9 @@ class OrderManager:
         return changed, missing
 
     async def _fetch_fills(self, order: Order, where: Placement) -> bool:
-        trades = await self.signer.call("my_trades", account=where.account, symbol=order.symbol)
+        trades = await self.signer.call(
+            "my_trades", account=where.account, symbol=order.symbol, exchange_order_id=order.exchange_order_id
+        )
         mine = [t for t in trades if str(t["order_id"]) == order.exchange_order_id]
         return self._apply_trades(order, mine)
 
@@ -230,26 +232,22 @@ class OrderManager:
             return []
         account = active[0][1].account
         open_now = {s["exchange_order_id"]: s for s in await self.signer.call("open_orders", account=account)}
-        stale: dict[str, list[tuple[Order, Placement, Mapping[str, Any] | None]]] = {}
+        changed = []
         for order, where in active:
             snap = open_now.get(order.exchange_order_id)
             if snap is not None and Decimal(snap["filled"]) == order.filled:
                 continue
-            stale.setdefault(order.symbol, []).append((order, where, snap))
-        changed = []
-        for symbol, items in stale.items():
-            trades = await self.signer.call("my_trades", account=account, symbol=symbol)
-            by_order: dict[str, list[Mapping[str, Any]]] = {}
-            for trade in trades:
-                by_order.setdefault(str(trade["order_id"]), []).append(trade)
-            for order, where, snap in items:
-                moved = self._apply_trades(order, by_order.get(order.exchange_order_id or "", []))
-                if snap is None and order.status is not OrderStatus.FILLED:
-                    final = await self.signer.call(
-                        "get_order", account=account, symbol=symbol, exchange_order_id=order.exchange_order_id
-                    )
-                    moved |= self._apply_snapshot(order, final)[0]
-                if moved:
-                    self._save(order, where)
-                    changed.append((order, where))
+            # Asked per order: the account's latest trades may no longer hold an older order's fills.
+            trades = await self.signer.call(
+                "my_trades", account=account, symbol=order.symbol, exchange_order_id=order.exchange_order_id
+            )
+            moved = self._apply_trades(order, [t for t in trades if str(t["order_id"]) == order.exchange_order_id])
+            if snap is None and order.status is not OrderStatus.FILLED:
+                final = await self.signer.call(
+                    "get_order", account=account, symbol=order.symbol, exchange_order_id=order.exchange_order_id
+                )
+                moved |= self._apply_snapshot(order, final)[0]
+            if moved:
+                self._save(order, where)
+                changed.append((order, where))
         return changed

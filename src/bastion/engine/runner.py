@@ -296,9 +296,8 @@ class Engine:
         markets = self._markets[running.account]
         with self.sessions() as session:
             deals_repo, orders_repo = DealRepository(session), OrderRepository(session)
-            all_deals = deals_repo.for_bot(record.id)
             views = []
-            for deal in (d for d in all_deals if d.status is DealStatus.OPEN):
+            for deal in deals_repo.for_bot(record.id, status=DealStatus.OPEN):
                 assert deal.id is not None
                 base, quote = deal.pair.split("/")
                 legs = orders_repo.legs(deal.id)
@@ -316,7 +315,7 @@ class Engine:
                         state=deals_repo.state(deal.id),
                     )
                 )
-            closed = [d for d in all_deals if d.status is not DealStatus.OPEN]
+            closed_count, last_closed = deals_repo.closed_summary(record.id)
             state = BotRepository(session).state(record.name)
             signals = self._signals(session, running)
         return BotView(
@@ -325,8 +324,8 @@ class Engine:
             markets={s: markets[s] for s in pairs_of(running.config) if s in markets},
             prices=prices,
             deals=tuple(views),
-            closed_deals=len(closed),
-            last_closed_ms=max((_ms(d.closed_at) or 0 for d in closed), default=None),
+            closed_deals=closed_count,
+            last_closed_ms=_ms(last_closed),
             balances=balances,
             state=state,
             candles=self._candles_cache.get(record.name, {}),

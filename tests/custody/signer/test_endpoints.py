@@ -483,6 +483,7 @@ UNIFIED: list[tuple[str, Callable[[Any], Any]]] = [
     ("fetch_closed_orders", lambda c: with_btc_usdt(c).fetch_closed_orders("BTC/USDT")),
     ("fetch_balance", lambda c: with_btc_usdt(c).fetch_balance()),
     ("fetch_my_trades", lambda c: with_btc_usdt(c).fetch_my_trades("BTC/USDT")),
+    ("fetch_order_trades", lambda c: with_btc_usdt(c).fetch_order_trades("1", "BTC/USDT")),
 ]
 
 

@@ -389,3 +389,24 @@ def test_a_retry_with_the_same_client_order_id_returns_the_first_order_not_a_sec
         assert refused.value.kind == "DuplicateOrder"
     assert len(open_orders(sim)) == 1
     assert home.cli("keys", "check").returncode == 0
+
+
+def test_the_trades_of_one_order_are_answered_whatever_came_after(trading):
+    home, _sim = trading
+    market = {"account": "alice", "symbol": "BTC/USDT", "side": "buy", "type": "market", "amount": "0.001"}
+    with home.client() as signer:
+        first = signer.call("place_order", **market, client_order_id="one-1")
+        for n in range(2, 5):
+            signer.call("place_order", **market, client_order_id=f"one-{n}")
+        latest = signer.call("my_trades", account="alice", symbol="BTC/USDT", limit=2)
+        assert first["exchange_order_id"] not in {t["order_id"] for t in latest}
+        order_id = first["exchange_order_id"]
+        mine = signer.call("my_trades", account="alice", symbol="BTC/USDT", exchange_order_id=order_id)
+        assert {t["order_id"] for t in mine} == {first["exchange_order_id"]}
+        assert sum(Decimal(t["amount"]) for t in mine) == Decimal("0.001")
+        with pytest.raises(SignerRefused) as refused:
+            signer.call("my_trades", account="alice", symbol="BTC/USDT", exchange_order_id="1", limit=5)
+        assert refused.value.kind == "bad_request"
+        assert "exchange_order_id alone" in str(refused.value)
+    asked = [e["payload"]["params"] for e in audit_entries(home) if e["kind"] == "request"]
+    assert {"symbol": "BTC/USDT", "exchange_order_id": first["exchange_order_id"]} in asked

@@ -18,6 +18,7 @@ cannot both spend the same remaining budget.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import os
 from collections.abc import Awaitable, Callable, Mapping
@@ -622,21 +623,22 @@ class SignerService(PolicyOps, KeyOps):
         return balance_json(balances)
 
     async def op_my_trades(self, params: Mapping[str, Any], peer: Mapping[str, int]) -> Any:
-        """Return the account's own trades in one market."""
+        """Return the account's own trades in one market, or those of one order (``exchange_order_id``)."""
         account = self._account(params)
         symbol = text_param(params, "symbol")
         since, limit = params.get("since_ms"), params.get("limit")
         for name, value in (("since_ms", since), ("limit", limit)):
             if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
                 raise Refusal("bad_request", f"{name} must be a non-negative integer, got {value!r}")
-        trades = await self._audited(
-            account,
-            "my_trades",
-            params,
-            peer,
-            lambda: account.exchange.fetch_my_trades(symbol, since_ms=since, limit=limit),  # type: ignore[arg-type]
-            lambda r: {"count": len(r)},
-        )
+        exchange = account.exchange
+        if params.get("exchange_order_id") is not None:
+            order_id = text_param(params, "exchange_order_id")
+            if since is not None or limit is not None:
+                raise Refusal("bad_request", "give exchange_order_id alone: since_ms and limit apply to a whole market")
+            fetch = functools.partial(exchange.fetch_order_trades, symbol, order_id)
+        else:
+            fetch = functools.partial(exchange.fetch_my_trades, symbol, since_ms=since, limit=limit)
+        trades = await self._audited(account, "my_trades", params, peer, fetch, lambda r: {"count": len(r)})
         return [trade_json(t) for t in trades]
 
     def _status(self, account: Account) -> dict[str, Any]:

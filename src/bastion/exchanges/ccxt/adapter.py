@@ -213,6 +213,11 @@ class CcxtExchange(_Base):
         """Return our own trades in a market."""
         return self._parse_trades(self._call(self.client.fetch_my_trades, symbol, since_ms, limit))
 
+    def fetch_order_trades(self, symbol: str, exchange_order_id: str) -> list[Trade]:
+        """Return the trades of one of our orders, however many trades the account made since."""
+        trades = self._parse_trades(self._call(self.client.fetch_order_trades, exchange_order_id, symbol))
+        return [t for t in trades if t.order_id == exchange_order_id]
+
     def fetch_api_restrictions(self) -> ApiRestrictions:
         """Return what the API key may do."""
         return parse_api_restrictions(self._call(self._restrictions_method(self.client)))
@@ -309,6 +314,11 @@ class AsyncCcxtExchange(_Base):
     ) -> list[Trade]:
         """Return our own trades in a market."""
         return self._parse_trades(await self._call(self.client.fetch_my_trades, symbol, since_ms, limit))
+
+    async def fetch_order_trades(self, symbol: str, exchange_order_id: str) -> list[Trade]:
+        """Return the trades of one of our orders, however many trades the account made since."""
+        trades = self._parse_trades(await self._call(self.client.fetch_order_trades, exchange_order_id, symbol))
+        return [t for t in trades if t.order_id == exchange_order_id]
 
     async def fetch_api_restrictions(self) -> ApiRestrictions:
         """Return what the API key may do."""

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import fields
+from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from bastion.errors import StorageError, ValidationError
 from bastion.storage.models import BotRow, DealRow
@@ -70,6 +71,14 @@ class DealRepository(Repository):
         if status is not None:
             query = query.where(DealRow.status == DealStatus(status).value)
         return [_record(r) for r in self.session.scalars(query)]
+
+    def closed_summary(self, bot_id: int) -> tuple[int, datetime | None]:
+        """Return how many of the bot's deals are no longer open, and when the last one closed."""
+        query = select(func.count(), func.max(DealRow.closed_at)).where(
+            DealRow.bot_id == bot_id, DealRow.status != DealStatus.OPEN.value
+        )
+        count, last = self.session.execute(query).one()
+        return int(count), last
 
     def state(self, deal_id: int) -> dict[str, str]:
         """Return the values the deal's bot saved for it."""

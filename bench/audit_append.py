@@ -1,7 +1,7 @@
 """Measure AuditLog.append latency and throughput (each append is written and fsynced).
 
-Run: ``.venv/bin/python tests/custody/audit/bench_append.py [--n 5000] [--dir PATH]``.
-Not collected by pytest. ``--dir`` should be on the disk ``$BASTION_HOME`` will live on.
+Run: ``.venv/bin/python bench/audit_append.py [--n 5000] [--dir PATH]``.
+``--dir`` should be on the disk ``$BASTION_HOME`` will live on.
 """
 
 from __future__ import annotations
