@@ -11,11 +11,13 @@ from support.sink import json_sink
 
 def test_a_dca_deal_averages_down_takes_profit_and_records_it_to_the_cent(stack: Stack):
     create_bot(stack, DCA, "dca1")
+    (stack.home.home / "notifications.toml").write_text('anti_phishing_phrase = "heron at dawn 42"\n')
     with json_sink() as sink:
         stack.start_engine({"BASTION_NOTIFY_URLS": sink.url(), "NO_PROXY": "127.0.0.1"})
         stack.run_until(lambda: any(d["status"] == "closed" for d in stack.deals()))
         time.sleep(0.5)
     titles = [body["title"] for _, body in sink.received]
+    assert all(body["message"].endswith("Anti-phishing phrase: heron at dawn 42") for _, body in sink.received)
     assert any("deal 1 opened" in t for t in titles)
     assert any("safety order so1 filled" in t for t in titles)
     assert any("deal 1 closed" in t for t in titles)

@@ -115,7 +115,7 @@ def test_an_exception_inside_apprise_is_caught(
 
 def test_repr_shows_schemes_never_urls(sink: Sink) -> None:
     notifier = Notifier(["tgram://123456:TOKEN/42", sink.url()], kinds=["error"])
-    assert repr(notifier) == "Notifier(2 urls: tgram, json; kinds: error)"
+    assert repr(notifier) == "Notifier(2 urls: tgram, json; kinds: error; anti-phishing phrase: none)"
 
 
 def test_a_filter_with_an_unknown_kind_is_a_config_error() -> None:
@@ -145,6 +145,28 @@ def test_the_environment_replaces_the_files_urls_and_keeps_its_kinds(sink: Sink,
     assert notifier.kinds == frozenset({"error"})
 
 
+def test_the_anti_phishing_phrase_ends_every_message(sink: Sink, tmp_path: Path) -> None:
+    (tmp_path / "notifications.toml").write_text(
+        f'urls = ["{sink.url()}"]\nanti_phishing_phrase = "  blue heron at dawn "\n'
+    )
+    notifier = Notifier.from_environment({}, home=tmp_path)
+    assert notifier.notify("deal_closed", "deal 3 closed", "take profit: +1.20 USDT") is True
+    assert notifier.notify("leak_alert", "foreign order on main", "") is True
+    bodies = [body["message"] for _, body in sink.received]
+    assert bodies == [
+        "take profit: +1.20 USDT\n\nAnti-phishing phrase: blue heron at dawn",
+        "-\n\nAnti-phishing phrase: blue heron at dawn",
+    ]
+    assert "anti-phishing phrase: set" in repr(notifier)
+    assert "heron" not in repr(notifier)
+
+
+def test_without_a_phrase_the_body_is_left_as_it_is(sink: Sink) -> None:
+    Notifier([sink.url()]).notify("error", "x", "signer unavailable")
+    [(_, body)] = sink.received
+    assert body["message"] == "signer unavailable"
+
+
 def test_no_file_and_no_environment_is_a_disabled_notifier(tmp_path: Path) -> None:
     notifier = Notifier.from_environment({}, home=tmp_path)
     assert not notifier.enabled
@@ -155,7 +177,11 @@ def test_no_file_and_no_environment_is_a_disabled_notifier(tmp_path: Path) -> No
     ("text", "message"),
     [
         ("urls = [", "notifications.toml is not valid TOML"),
-        ('url = ["json://x/y"]', "unknown key 'url'; valid keys: urls, kinds"),
+        ('url = ["json://x/y"]', "unknown key 'url'; valid keys: urls, kinds, anti_phishing_phrase"),
+        ("anti_phishing_phrase = 7", "anti_phishing_phrase must be a string"),
+        ('anti_phishing_phrase = "abc"', "must be 4 to 64 printable characters on one line, got 3"),
+        ('anti_phishing_phrase = "' + "x" * 65 + '"', "got 65 characters"),
+        ('anti_phishing_phrase = "tab\\tinside"', "printable characters"),
         ('urls = "json://x/y"', "urls must be a list of apprise URLs"),
         ('urls = ["x"]', "entry 1 is not an apprise URL"),
         ('urls = []\nkinds = ["everything"]', "unknown notification kind 'everything'"),

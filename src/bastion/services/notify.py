@@ -6,10 +6,15 @@ Where they go
 
     urls = ["tgram://BOT_TOKEN/CHAT_ID", "ntfy://ntfy.example.org/bastion"]
     kinds = ["deal_closed", "stop_loss", "error", "policy_denial", "leak_alert"]   # optional filter
+    anti_phishing_phrase = "blue heron at dawn"                                     # optional
 
 or ``BASTION_NOTIFY_URLS`` (comma-separated apprise URLs), which replaces the file's ``urls``
 when it is set (the file's ``kinds`` still apply). With no URL at all, :meth:`Notifier.notify`
 does nothing. The URLs carry the services' tokens: they are never logged or shown.
+
+The anti-phishing phrase, chosen by the user and never sent anywhere else, ends every
+message's body: a message that claims to come from Bastion without it (a phishing mail asking
+to "re-connect your exchange key") is not from Bastion.
 
 Sending never raises: a service that is down or refuses costs a warning in the log and a
 ``False`` from :meth:`Notifier.notify`, never a trading decision. Titles and bodies pass through
@@ -58,6 +63,8 @@ _TYPES = {
     "leak_alert": "failure",
 }
 _TITLE_PREFIX = "[Bastion] "
+_PHRASE_LENGTH = (4, 64)
+_FILE_KEYS = ("urls", "kinds", "anti_phishing_phrase")
 _log = logging.getLogger(__name__)
 
 
@@ -83,6 +90,18 @@ def _urls(value: object, where: str) -> tuple[str, ...]:
                 f"{where}: entry {index} is not an apprise URL (scheme://...); expected such as 'tgram://TOKEN/CHAT'"
             )
     return tuple(url.strip() for url in urls)
+
+
+def _phrase(value: object, where: str) -> str:
+    low, high = _PHRASE_LENGTH
+    if not isinstance(value, str):
+        raise ConfigError(f"{where} must be a string such as 'blue heron at dawn', got a {type(value).__name__}")
+    phrase = value.strip()
+    if not low <= len(phrase) <= high or not phrase.isprintable():
+        raise ConfigError(
+            f"{where} must be {low} to {high} printable characters on one line, got {len(phrase)} characters"
+        )
+    return phrase
 
 
 def _scheme(url: str) -> str:
@@ -123,16 +142,26 @@ class Notifier:
         apprise URLs (``tgram://``, ``slack://``, ``mailto://``, ``json://``...); none: a no-op.
     kinds
         Only these kinds are sent; None sends every kind in :data:`KINDS`.
+    anti_phishing_phrase
+        When given, the last line of every message's body (4 to 64 printable characters).
 
     Raises
     ------
     ConfigError
-        ``kinds`` names a kind that does not exist, or a URL has no ``scheme://``.
+        ``kinds`` names a kind that does not exist, a URL has no ``scheme://``, or the phrase
+        is empty, too long or spans lines.
     """
 
-    def __init__(self, urls: Sequence[str] = (), *, kinds: Iterable[str] | None = None) -> None:
+    def __init__(
+        self,
+        urls: Sequence[str] = (),
+        *,
+        kinds: Iterable[str] | None = None,
+        anti_phishing_phrase: str | None = None,
+    ) -> None:
         self._urls = _urls(urls, "notification urls")
         self._kinds = frozenset(KINDS) if kinds is None else _kinds(kinds, "notification kinds")
+        self._phrase = None if anti_phishing_phrase is None else _phrase(anti_phishing_phrase, "anti_phishing_phrase")
         self._apprise: Any = None
         self._lock = threading.Lock()
 
@@ -160,6 +189,7 @@ class Notifier:
         path = home / CONFIG_FILE
         urls: tuple[str, ...] = ()
         kinds: frozenset[str] | None = None
+        phrase: str | None = None
         if path.is_file():
             try:
                 data = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -167,16 +197,18 @@ class Notifier:
                 raise ConfigError(f"{path} is not valid TOML: {exc}") from None
             except OSError as exc:
                 raise ConfigError(f"cannot read {path}: {exc.strerror or exc}") from None
-            unknown = sorted(str(key) for key in data if key not in ("urls", "kinds"))
+            unknown = sorted(str(key) for key in data if key not in _FILE_KEYS)
             if unknown:
-                raise ConfigError(f"{path}: unknown key {unknown[0]!r}; valid keys: urls, kinds")
+                raise ConfigError(f"{path}: unknown key {unknown[0]!r}; valid keys: {', '.join(_FILE_KEYS)}")
             urls = _urls(data.get("urls", []), f"{path}: urls")
             if "kinds" in data:
                 kinds = _kinds(data["kinds"], f"{path}: kinds")
+            if "anti_phishing_phrase" in data:
+                phrase = _phrase(data["anti_phishing_phrase"], f"{path}: anti_phishing_phrase")
         from_env = [part.strip() for part in env.get(NOTIFY_URLS_ENV, "").split(",") if part.strip()]
         if from_env:
             urls = _urls(from_env, NOTIFY_URLS_ENV)
-        return cls(urls, kinds=kinds)
+        return cls(urls, kinds=kinds, anti_phishing_phrase=phrase)
 
     @property
     def enabled(self) -> bool:
@@ -190,7 +222,9 @@ class Notifier:
 
     def __repr__(self) -> str:
         schemes = ", ".join(_scheme(url) for url in self._urls) or "none"
-        return f"Notifier({len(self._urls)} urls: {schemes}; kinds: {', '.join(k for k in KINDS if k in self._kinds)})"
+        kinds = ", ".join(k for k in KINDS if k in self._kinds)
+        phrase = "set" if self._phrase else "none"
+        return f"Notifier({len(self._urls)} urls: {schemes}; kinds: {kinds}; anti-phishing phrase: {phrase})"
 
     def notify(self, kind: str, title: str, body: str) -> bool:
         """Send one notification to every URL; return True only when every service accepted it.
@@ -216,9 +250,12 @@ class Notifier:
                 return False
             from apprise import NotifyType
 
+            text = scrub(body, *self._urls) or "-"
+            if self._phrase:
+                text = f"{text}\n\nAnti-phishing phrase: {self._phrase}"
             sent = services.notify(
                 title=scrub(_TITLE_PREFIX + title, *self._urls),
-                body=scrub(body, *self._urls) or "-",
+                body=text,
                 notify_type=NotifyType(_TYPES[kind]),
             )
             if not sent:
