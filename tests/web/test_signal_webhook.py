@@ -311,12 +311,15 @@ start_condition = {{type = "{start}"}}
 
 def test_a_dca_bot_with_a_signal_start_takes_entry_signals_only(web: WebProcess, client: httpx.Client) -> None:
     bot = make_bot(web, type="dca", config=DCA_CONFIG.format(start="signal"))
-    entered = post(client, bot, bot.payload(order={"amount": "5000", "currency_type": "quote"}))
-    assert entered.status_code == 202  # the DCA bot sizes its own orders: the signal's amount is ignored
+    sized = post(client, bot, bot.payload(order={"amount": "5000", "currency_type": "quote"}))
+    assert sized.status_code == 422  # not silently ignored: the DCA bot sizes its own orders
+    assert "sizes its orders from its base_order_size and safety_order_size" in sized.json()["detail"]
+    entered = post(client, bot, bot.payload())
+    assert entered.status_code == 202
     exited = post(client, bot, bot.payload(action="exit_long"))
     assert exited.status_code == 422
     assert "entry signals only" in exited.json()["detail"]
-    assert [s.action for s in pending(web, bot)] == ["enter_long"]
+    assert [(s.action, s.amount) for s in pending(web, bot)] == [("enter_long", None)]
 
 
 def test_a_signal_bot_with_a_broken_config_refuses_signals(web: WebProcess, client: httpx.Client) -> None:

@@ -143,15 +143,19 @@ def _receive(sessions: sessionmaker[Session], *, path_uuid: str, payload: Signal
         currency = None if payload.order is None else payload.order.currency_type
         if problem is None:
             problem = _timing(config, payload, sent_ms, now_ms)
-        if problem is None and amount is not None and currency is None:
-            problem = "order.currency_type is required with order.amount; expected 'base' or 'quote'"
         if problem is None and bot.type == "dca":
             if payload.action.startswith("exit_"):
                 problem = (
                     f"bot {bot.name!r} is a DCA bot: it takes entry signals only (enter_long or enter_short); "
                     "its deals close at take profit or stop loss"
                 )
-            amount = currency = None  # a DCA bot sizes its orders from its own config
+            elif amount is not None:
+                problem = (
+                    f"bot {bot.name!r} is a DCA bot: it sizes its orders from its base_order_size and "
+                    "safety_order_size; expected a signal without order.amount"
+                )
+        if problem is None and amount is not None and currency is None:
+            problem = "order.currency_type is required with order.amount; expected 'base' or 'quote'"
         if problem is None:
             problem = config.refusal(pair=pair, action=payload.action, amount=amount, currency_type=currency)
         values = {
