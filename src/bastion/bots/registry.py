@@ -10,7 +10,7 @@ from typing import Any
 from bastion.bots.interface import Bot
 from bastion.errors import ConfigError
 
-__all__ = ["BOT_TYPES", "load_config", "make_bot", "pairs_of"]
+__all__ = ["BOT_TYPES", "load_config", "make_bot", "pairs_of", "takes_signals"]
 
 #: type name -> (module, config class, bot class)
 BOT_TYPES: Mapping[str, tuple[str, str, str]] = {
@@ -53,6 +53,12 @@ def make_bot(config: Any) -> Bot:
     """Return the bot for a parsed config."""
     _, bot_class = _classes(config.type)
     return bot_class(config)
+
+
+def takes_signals(config: Any) -> bool:
+    """Whether a bot acts on webhook signals: a signal bot, or a DCA bot whose deals start on one."""
+    start = getattr(config, "start_condition", None)
+    return config.type == "signal" or getattr(start, "type", None) == "signal"
 
 
 def pairs_of(config: Any) -> tuple[str, ...]:

@@ -101,7 +101,7 @@ def _print_rows(rows: list[dict[str, Any]], fields: tuple[str, ...], as_json: bo
 @bot_app.command()
 def create(config: Annotated[Path, typer.Option("--config", help="The bot's TOML file.")]) -> None:
     """Create a bot from a TOML config (validated, including the market minimums); it starts stopped."""
-    from bastion.bots.registry import load_config
+    from bastion.bots.registry import load_config, takes_signals
     from bastion.storage import AccountRepository, BotRepository
 
     try:
@@ -120,10 +120,7 @@ def create(config: Annotated[Path, typer.Option("--config", help="The bot's TOML
             parsed.name, type=parsed.type, account_id=account.id, config_toml=text, enabled=False
         )
         secret = None
-        takes_signals = (
-            parsed.type == "signal" or getattr(getattr(parsed, "start_condition", None), "type", "") == "signal"
-        )
-        if takes_signals:
+        if takes_signals(parsed):
             from bastion.storage.repositories.signals import SignalRepository
 
             uuid, secret = SignalRepository(session).create_secret(record.id)

@@ -139,6 +139,7 @@ class OrderManager:
         return changed, missing
 
     async def _fetch_fills(self, order: Order, where: Placement) -> bool:
+        # Asked per order: the account's latest trades may no longer hold an older order's fills.
         trades = await self.signer.call(
             "my_trades", account=where.account, symbol=order.symbol, exchange_order_id=order.exchange_order_id
         )
@@ -237,11 +238,7 @@ class OrderManager:
             snap = open_now.get(order.exchange_order_id)
             if snap is not None and Decimal(snap["filled"]) == order.filled:
                 continue
-            # Asked per order: the account's latest trades may no longer hold an older order's fills.
-            trades = await self.signer.call(
-                "my_trades", account=account, symbol=order.symbol, exchange_order_id=order.exchange_order_id
-            )
-            moved = self._apply_trades(order, [t for t in trades if str(t["order_id"]) == order.exchange_order_id])
+            moved = await self._fetch_fills(order, where)
             if snap is None and order.status is not OrderStatus.FILLED:
                 final = await self.signer.call(
                     "get_order", account=account, symbol=order.symbol, exchange_order_id=order.exchange_order_id

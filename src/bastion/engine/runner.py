@@ -40,7 +40,7 @@ from bastion.bots.interface import (
     PriceView,
     SaveState,
 )
-from bastion.bots.registry import load_config, make_bot, pairs_of
+from bastion.bots.registry import load_config, make_bot, pairs_of, takes_signals
 from bastion.custody.signer import AsyncSignerClient
 from bastion.domain import Market, Order, OrderStatus, OrderType
 from bastion.engine.accounting import deal_figures
@@ -282,7 +282,7 @@ class Engine:
         return self._has_signals(running)
 
     def _has_signals(self, running: _Running) -> bool:
-        if running.record.type not in ("signal", "dca"):  # a DCA bot may start on signals
+        if not takes_signals(running.config):
             return False
         from bastion.storage.repositories.signals import SignalRepository
 
@@ -333,7 +333,7 @@ class Engine:
         )
 
     def _signals(self, session: Session, running: _Running) -> tuple[Any, ...]:
-        if running.record.type not in ("signal", "dca"):  # a DCA bot may start on signals
+        if not takes_signals(running.config):
             return ()
         from bastion.bots.interface import Signal
         from bastion.storage.repositories.signals import SignalRepository

@@ -22,7 +22,6 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-import tomllib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -182,14 +181,10 @@ def _rules(bot_type: str, config_toml: str) -> SignalConfig | None:
     equivalent (its pairs, its direction, its base order size); None for a DCA bot without one."""
     if bot_type == "signal":
         return SignalConfig.from_toml(config_toml)
-    from bastion.bots.dca import DcaConfig, SignalStart
+    from bastion.bots.registry import load_config, takes_signals
 
-    try:
-        data = tomllib.loads(config_toml)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"not valid TOML: {exc}") from None
-    dca = DcaConfig.from_mapping(data)
-    if not isinstance(dca.start_condition, SignalStart):
+    dca = load_config(config_toml)
+    if not takes_signals(dca):
         return None
     return SignalConfig.from_mapping(
         {
