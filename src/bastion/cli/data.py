@@ -157,7 +157,8 @@ def download(
     counts = report.counts
     if report.ranges:
         typer.echo(
-            f"{pair} {timeframe} from {exchange}: fetched {report.fetched} candles in {report.requests} requests; "
+            f"{pair} {timeframe} from {exchange}: fetched {report.fetched} candles in {report.requests} "
+            f"request{'s' if report.requests != 1 else ''}; "
             f"{counts.new} new, {counts.updated} updated, {counts.unchanged} unchanged"
         )
     else:

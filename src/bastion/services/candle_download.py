@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from bastion.errors import ValidationError
+from bastion.errors import BadSymbol, ExchangeError, ValidationError
 from bastion.services.candle_files import CandleArrays, missing_ranges
 from bastion.services.candle_store import CandleStore, MergeCounts, check_symbol, store_timeframe_ms
 
@@ -147,6 +147,17 @@ def _plan(stored: Any, since: int, end: int, step: int) -> list[tuple[int, int]]
     return ranges
 
 
+def _explained(error: ExchangeError, request: DownloadRequest) -> ExchangeError:
+    """Say which market or timeframe the exchange refused, in the user's words."""
+    if isinstance(error, BadSymbol):
+        return BadSymbol(
+            f"{request.exchange} has no market {request.symbol} ({error}); expected a pair the exchange lists",
+            exchange=error.exchange,
+            code=error.code,
+        )
+    return error
+
+
 def download_candles(
     client: Any,
     store: CandleStore,
@@ -187,7 +198,7 @@ def download_candles(
     from bastion.exchanges.ccxt.errors import translate
 
     step = request.step_ms
-    complete_end = (now_ms // step) * step  # candles opening before this have closed (grid from the epoch)
+    complete_end = now_ms - step + 1  # a candle opening before this has closed by now_ms
     end = complete_end if request.until_ms is None else min(request.until_ms, complete_end)
     stored = store.open_times(request.exchange, request.symbol, request.timeframe)
     ranges = _plan(stored, request.since_ms, end, step)
@@ -204,12 +215,12 @@ def download_candles(
                 try:
                     page = client.fetch_ohlcv(request.symbol, request.timeframe, since=cursor, limit=page_limit)
                 except ccxt.BaseError as exc:
-                    raise translate(exc, client) from None
+                    raise _explained(translate(exc, client), request) from None
                 requests += 1
                 newest = max((int(row[0]) for row in page), default=None)
                 if newest is None or newest < cursor:
                     break  # nothing more on the exchange in this range
-                wanted = [row for row in page if cursor <= int(row[0]) < hi]
+                wanted = [row for row in page if cursor <= int(row[0]) < hi and int(row[0]) + step <= now_ms]
                 buffer.rows.extend(wanted)
                 fetched += len(wanted)
                 advanced = min(newest + step, hi)
