@@ -50,5 +50,5 @@ def test_files_land_inside_the_store(tmp_path: Path) -> None:
     root = tmp_path / "data"
     store = CandleStore(root)
     store.merge("binance", "BTC/USDT:USDT", "1m", _one_candle())
-    files = [p for p in tmp_path.rglob("*") if p.is_file()]
-    assert files == [root / "binance" / "BTC_USDT_USDT-1m.parquet"]
+    files = sorted(p for p in tmp_path.rglob("*") if p.is_file())
+    assert files == [root / "binance" / "BTC_USDT_USDT-1m.parquet", root / "binance" / "BTC_USDT_USDT-1m.parquet.lock"]

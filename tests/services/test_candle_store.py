@@ -74,6 +74,46 @@ def test_a_candle_off_the_stored_grid_is_refused_and_nothing_changes(tmp_path: P
     assert store.path("simulator", "BTC/USDT", "5m").read_bytes() == before
 
 
+def test_candles_with_bad_prices_are_refused_and_nothing_changes(tmp_path: Path, btc: CandleArrays) -> None:
+    store = CandleStore(tmp_path)
+    store.merge("simulator", "BTC/USDT", "5m", btc.take(slice(0, 10)))
+    before = store.path("simulator", "BTC/USDT", "5m").read_bytes()
+    later = btc.take(slice(10, 20))
+    high = later.high.copy()
+    high[3] = later.low[3] - 1  # high below low
+    close = later.close.copy()
+    close[5] = np.nan
+    bad = CandleArrays(later.ts, later.open, high, later.low, close, later.volume, timeframe_ms=STEP)
+    with pytest.raises(
+        ValidationError, match=r"2 candle\(s\) not stored, nothing changed; the first at 2023-01-02 17:50"
+    ):
+        store.merge("simulator", "BTC/USDT", "5m", bad)
+    assert store.path("simulator", "BTC/USDT", "5m").read_bytes() == before
+
+
+def test_two_processes_merging_one_dataset_lose_nothing(tmp_path: Path, btc: CandleArrays) -> None:
+    """Each merge reads, merges and replaces the file under a lock, so concurrent writers do not drop rows."""
+    import subprocess
+
+    store = CandleStore(tmp_path)
+    halves = {0: (0, 5000), 1: (5000, 10999)}
+    code = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from importlib import resources\n"
+        "from bastion.services.candle_files import read_candle_arrays\n"
+        "from bastion.services.candle_store import CandleStore\n"
+        "c = read_candle_arrays(Path(str(resources.files('bastion._data').joinpath('BTC_USDT-5m.csv'))))\n"
+        "lo, hi = int(sys.argv[1]), int(sys.argv[2])\n"
+        f"store = CandleStore(Path({str(tmp_path)!r}))\n"
+        "for start in range(lo, hi, 500):\n"
+        "    store.merge('simulator', 'BTC/USDT', '5m', c.take(slice(start, min(start + 500, hi))))\n"
+    )
+    procs = [subprocess.Popen([sys.executable, "-c", code, str(lo), str(hi)]) for lo, hi in halves.values()]
+    assert [p.wait(120) for p in procs] == [0, 0]
+    np.testing.assert_array_equal(store.load("simulator", "BTC/USDT", "5m").ts, btc.ts)
+
+
 def test_datasets_list_every_series(tmp_path: Path, btc: CandleArrays) -> None:
     store = CandleStore(tmp_path)
     assert store.datasets() == []

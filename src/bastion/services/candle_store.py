@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -143,6 +144,42 @@ def _same(a: npt.NDArray[np.float64], b: npt.NDArray[np.float64]) -> npt.NDArray
     return same
 
 
+@contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``PATH.lock`` so two writers of one dataset merge one after the other."""
+    import fcntl
+
+    with path.with_name(path.name + ".lock").open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _check_prices(candles: CandleArrays, symbol: str, timeframe: str) -> None:
+    """Refuse candles a backtest could not use: prices missing or not positive, high/low not around the body."""
+    import numpy as np
+
+    o, h, low, c, v = candles.columns()
+    with np.errstate(invalid="ignore"):
+        bad = ~(
+            (np.minimum(np.minimum(o, c), low) > 0)
+            & np.isfinite(o + h + low + c)
+            & (h >= np.maximum(o, c))
+            & (low <= np.minimum(o, c))
+            & ~(v < 0)
+        )
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        t = int(candles.ts[i])
+        raise ValidationError(
+            f"{symbol} {timeframe}: {int(bad.sum())} candle(s) not stored, nothing changed; the first at "
+            f"{utc_text(t)} ({t}) has open {o[i]} high {h[i]} low {low[i]} close {c[i]} volume {v[i]}; expected "
+            "positive prices with low <= open, close <= high and a volume not negative"
+        )
+
+
 class CandleStore:
     """Parquet candle datasets under one folder (``$BASTION_HOME/data`` by default)."""
 
@@ -256,17 +293,28 @@ class CandleStore:
         Raises
         ------
         ValidationError
-            A candle's open time is off the timeframe's grid of the stored data, or times are not
-            sorted and unique.
+            A candle's open time is off the timeframe's grid of the stored data, times are not
+            sorted and unique, or prices are missing, not positive or inconsistent (the store is
+            then unchanged).
         """
         import numpy as np
 
         path = self.path(exchange, symbol, timeframe)
-        step = store_timeframe_ms(timeframe)
         if len(candles) and np.any(np.diff(candles.ts) <= 0):
             raise ValidationError(f"{symbol} {timeframe}: candles to store are not sorted by unique open time")
         if not len(candles):
             return MergeCounts(0, 0, 0)
+        _check_prices(candles, symbol, timeframe)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with _locked(path):
+            return self._merge_locked(path, exchange, symbol, timeframe, candles)
+
+    def _merge_locked(
+        self, path: Path, exchange: str, symbol: str, timeframe: str, candles: CandleArrays
+    ) -> MergeCounts:
+        import numpy as np
+
+        step = store_timeframe_ms(timeframe)
         stored = self._read(path, step) if path.is_file() else CandleArrays.empty(step)
         anchor = int(stored.ts[0]) if len(stored) else int(candles.ts[0])
         off_grid = np.flatnonzero((candles.ts - anchor) % step)
@@ -300,7 +348,6 @@ class CandleStore:
             ),
             timeframe_ms=step,
         )
-        path.parent.mkdir(parents=True, exist_ok=True)
         write_candle_arrays(
             merged,
             path,
