@@ -200,3 +200,27 @@ def test_missing_ranges_inside_before_and_after() -> None:
     ]
     assert missing_ranges(ts, STEP, start_ms=10 * STEP, end_ms=21 * STEP) == missing_ranges(ts, STEP)
     assert missing_ranges(np.empty(0, np.int64), STEP, start_ms=0, end_ms=3 * STEP) == [(0, 2 * STEP)]
+
+
+@pytest.mark.parametrize("name", ["BTC_USDT-5m.csv", "ETH_BTC-5m.csv"])
+def test_price_increment_and_decimals_match_the_simulators_decimal_reading(name: str) -> None:
+    from bastion.exchanges.simulator.candles import load_candles_csv
+
+    path = Path(str(resources.files("bastion._data").joinpath(name)))
+    exact = load_candles_csv(path)
+    candles = read_candle_arrays(path)
+    assert candles.price_increment() == exact.price_increment
+    for index in (0, 1, 777, len(candles) - 1):
+        c = exact[index]
+        assert candles.decimals(index) == (c.open_time, c.open, c.high, c.low, c.close, c.volume)
+
+
+def test_price_increment_of_whole_and_fine_prices() -> None:
+    def arrays(*prices: float) -> CandleArrays:
+        column = np.array(prices)
+        return CandleArrays(np.arange(len(prices), dtype=np.int64), column, column, column, column, column)
+
+    assert arrays(16726.0, 100.0).price_increment() == Decimal(1)
+    assert arrays(0.0714, 0.07).price_increment() == Decimal("0.0001")
+    assert arrays(0.00000123, 1.5).price_increment() == Decimal("0.00000001")
+    assert arrays(1.0000000000001).price_increment() == Decimal("1E-13")  # past the vectorised search

@@ -324,6 +324,37 @@ class CandleArrays:
             self.ts[index], *(column[index] for column in self.columns()), timeframe_ms=self.timeframe_ms
         )
 
+    def decimals(self, index: int) -> tuple[int, Decimal, Decimal, Decimal, Decimal, Decimal | None]:
+        """Return candle ``index`` as (open time, open, high, low, close, volume) Decimals.
+
+        Each float becomes the decimal of its shortest text (``Decimal(repr(x))``, trailing zeros
+        dropped), as for feather files: a price read from ``16727.3`` is ``Decimal('16727.3')``.
+        The volume is None where it was missing.
+        """
+        o, h, low, c, v = (_float_decimal(column.item(index)) for column in self.columns())
+        if o is None or h is None or low is None or c is None:
+            raise ValidationError(f"candle {index} ({utc_text(int(self.ts[index]))}) has a missing price")
+        return int(self.ts[index]), o, h, low, c, v
+
+    def price_increment(self) -> Decimal:
+        """Return the smallest decimal increment of the prices (``0.01`` for 2 decimals; 1 for whole numbers).
+
+        The same value as the simulator's ``CandleSeries.price_increment`` for the same file,
+        which sets a market's default tick.
+        """
+        import numpy as np
+
+        prices = np.concatenate([self.open, self.high, self.low, self.close])
+        for places in range(13):
+            if np.array_equal(np.round(prices, places), prices):
+                return Decimal(1).scaleb(-places)
+        exponent = 0
+        for value in np.unique(prices):
+            decimal = _decimal(float(value))
+            if decimal is not None:
+                exponent = min(exponent, int(decimal.normalize().as_tuple().exponent))
+        return Decimal(1).scaleb(exponent)
+
     def between(self, start_ms: int | None = None, end_ms: int | None = None) -> CandleArrays:
         """Return the candles opening at ``start_ms`` or later and before ``end_ms`` (None: no bound)."""
         import numpy as np
@@ -331,6 +362,16 @@ class CandleArrays:
         lo = 0 if start_ms is None else int(np.searchsorted(self.ts, start_ms, side="left"))
         hi = len(self) if end_ms is None else int(np.searchsorted(self.ts, end_ms, side="left"))
         return self.take(slice(lo, max(lo, hi)))
+
+
+def _float_decimal(value: float) -> Decimal | None:
+    """Return the Decimal of a float's shortest text without trailing zeros; None for NaN (fast path of _decimal)."""
+    if value != value:  # NaN
+        return None
+    text = repr(value)
+    if "e" in text or "n" in text:  # 1e-05, 1e+16, inf
+        return _decimal(value)
+    return Decimal(text[:-2] if text.endswith(".0") else text)
 
 
 def missing_ranges(
