@@ -155,3 +155,13 @@ def test_the_store_imports_neither_sqlalchemy_nor_ccxt(tmp_path: Path, btc: Cand
     )
     answer = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
     assert answer.stdout.strip() == "[]"
+
+
+def test_a_damaged_store_file_is_a_clear_error(tmp_path: Path, btc: CandleArrays) -> None:
+    store = CandleStore(tmp_path)
+    store.merge("simulator", "BTC/USDT", "5m", btc.take(slice(0, 10)))
+    path = store.path("simulator", "BTC/USDT", "5m")
+    path.write_bytes(path.read_bytes()[:100])
+    for call in (store.datasets, lambda: store.load("simulator", "BTC/USDT", "5m")):
+        with pytest.raises(ValidationError, match=r"not readable as a candle store file .* move it away"):
+            call()

@@ -22,7 +22,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from bastion.errors import ValidationError
 from bastion.services.candle_files import (
@@ -144,6 +144,24 @@ def _same(a: npt.NDArray[np.float64], b: npt.NDArray[np.float64]) -> npt.NDArray
     return same
 
 
+def _read_table(path: Path, columns: list[str] | None = None) -> Any:
+    """Read a store file (all columns or ``columns``); a damaged file is a clear error, not a traceback."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        # ParquetFile, not read_table: read_table imports pyarrow.dataset, which a backtest does not need
+        table = pq.ParquetFile(path, memory_map=True).read(columns=columns)
+    except (pa.ArrowException, OSError) as exc:
+        raise ValidationError(
+            f"{path}: not readable as a candle store file ({exc}); move it away, then download or import again"
+        ) from None
+    missing = [name for name in columns or CSV_HEADER if name not in table.column_names]
+    if missing:
+        raise ValidationError(f"{path}: a candle store file without the columns {missing}; expected {list(CSV_HEADER)}")
+    return table
+
+
 @contextmanager
 def _locked(path: Path) -> Iterator[None]:
     """Hold an exclusive lock on ``PATH.lock`` so two writers of one dataset merge one after the other."""
@@ -230,21 +248,16 @@ class CandleStore:
     def open_times(self, exchange: str, symbol: str, timeframe: str) -> npt.NDArray[np.int64]:
         """Return the stored open times only (an empty array when the dataset does not exist)."""
         import numpy as np
-        import pyarrow.parquet as pq
 
         path = self.path(exchange, symbol, timeframe)
         if not path.is_file():
             return np.empty(0, np.int64)
-        stamps: npt.NDArray[np.int64] = (
-            pq.ParquetFile(path, memory_map=True).read(columns=[CSV_HEADER[0]]).column(0).to_numpy()
-        )
+        stamps: npt.NDArray[np.int64] = _read_table(path, [CSV_HEADER[0]]).column(0).to_numpy()
         return stamps
 
     @staticmethod
     def _read(path: Path, step_ms: int) -> CandleArrays:
-        import pyarrow.parquet as pq
-
-        table = pq.ParquetFile(path, memory_map=True).read()  # not read_table: that loads pyarrow.dataset
+        table = _read_table(path)
         ts = table.column(CSV_HEADER[0]).to_numpy()
         values = [table.column(name).to_numpy(zero_copy_only=False) for name in CSV_HEADER[1:]]
         return CandleArrays(ts, *values, timeframe_ms=step_ms)
@@ -254,8 +267,6 @@ class CandleStore:
         return sorted(self._scan(), key=lambda d: (d.exchange, d.symbol, store_timeframe_ms(d.timeframe)))
 
     def _scan(self) -> Iterator[DatasetInfo]:
-        import pyarrow.parquet as pq
-
         if not self.root.is_dir():
             return
         for folder in sorted(self.root.iterdir()):
@@ -265,10 +276,11 @@ class CandleStore:
                 match = _FILE.match(path.name)
                 if match is None:
                     continue
-                metadata = pq.read_schema(path).metadata or {}
+                table = _read_table(path, [CSV_HEADER[0]])
+                metadata = table.schema.metadata or {}
                 symbol = metadata.get(_META_SYMBOL.encode(), b"").decode() or match["pair"].replace("_", "/", 1)
                 timeframe = match["timeframe"]
-                ts = pq.ParquetFile(path, memory_map=True).read(columns=[CSV_HEADER[0]]).column(0).to_numpy()
+                ts = table.column(0).to_numpy()
                 yield DatasetInfo(
                     exchange=folder.name,
                     symbol=symbol,
