@@ -52,3 +52,12 @@ def test_files_land_inside_the_store(tmp_path: Path) -> None:
     store.merge("binance", "BTC/USDT:USDT", "1m", _one_candle())
     files = sorted(p for p in tmp_path.rglob("*") if p.is_file())
     assert files == [root / "binance" / "BTC_USDT_USDT-1m.parquet", root / "binance" / "BTC_USDT_USDT-1m.parquet.lock"]
+
+
+def test_a_new_home_and_store_are_private(tmp_path: Path) -> None:
+    """``data download`` may be the first command run: the home it creates is 0700, like the database's."""
+    home = tmp_path / "new-home"
+    CandleStore(home / "data").merge("binance", "BTC/USDT", "1m", _one_candle())
+    for folder in (home, home / "data", home / "data" / "binance"):
+        assert folder.stat().st_mode & 0o777 == 0o700
+    assert (home / "data" / "binance" / "BTC_USDT-1m.parquet").stat().st_mode & 0o077 == 0

@@ -144,6 +144,14 @@ def _same(a: npt.NDArray[np.float64], b: npt.NDArray[np.float64]) -> npt.NDArray
     return same
 
 
+def _private_dirs(folder: Path) -> None:
+    """Create ``folder`` and its missing parents (``$BASTION_HOME`` itself, maybe) readable by this user only."""
+    missing = [p for p in (folder, *folder.parents) if not p.exists()]
+    for directory in reversed(missing):
+        directory.mkdir(mode=0o700, exist_ok=True)
+        directory.chmod(0o700)  # mkdir's mode is filtered by the umask
+
+
 def _read_table(path: Path, columns: list[str] | None = None) -> Any:
     """Read a store file (all columns or ``columns``); a damaged file is a clear error, not a traceback."""
     import pyarrow as pa
@@ -317,7 +325,7 @@ class CandleStore:
         if not len(candles):
             return MergeCounts(0, 0, 0)
         _check_prices(candles, symbol, timeframe)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        _private_dirs(path.parent)
         with _locked(path):
             return self._merge_locked(path, exchange, symbol, timeframe, candles)
 
