@@ -286,7 +286,13 @@ def _record(cls: type[R], data: Any, where: str, *, answer: bool) -> R:
                     raise AnswerError(f"the signer's answer has no {where}.{f.name}")
                 raise SignerBadRequest(f"{where} needs {f.name!r} ({_describe(hints[f.name])})")
             continue
-        kwargs[f.name] = _decode(hints[f.name], value, f"{where}.{f.name}" if answer else f.name, answer=answer)
+        try:
+            kwargs[f.name] = _decode(hints[f.name], value, f"{where}.{f.name}" if answer else f.name, answer=answer)
+        except (SignerBadRequest, AnswerError) as exc:
+            if f.repr:
+                raise
+            # a secret field: say what was expected, never echo the value
+            raise type(exc)(f"{'parameter ' if not answer else ''}{f.name} is malformed (value not shown)") from None
     try:
         return cls(**kwargs)
     except ValidationError as exc:
