@@ -508,7 +508,7 @@ def change_passphrase(layout: HomeLayout, vault: Vault, new_passphrase: str) -> 
                 "change before asking for the (new) passphrase"
             ) from exc
         _restore_previous_header(layout)
-        if passes_through:
+        if passes_through or not isinstance(exc, Exception):
             raise
         raise _failure(exc, database) from exc
     finally:

@@ -216,6 +216,7 @@ def _migrate(target: str | URL | Engine, action: str, revision: str) -> None:
     with _engine(target) as engine, engine.connect() as connection:
         sqlite = engine.dialect.name == "sqlite"
         raw = connection.connection.driver_connection
+        assert raw is not None  # an open connection has its driver's
         if sqlite:
             # SQLite's recipe for schema changes: foreign keys off outside the transaction
             # (batch migrations copy and drop tables), checked by hand before commit.

@@ -117,4 +117,5 @@ def sanitize_payload(payload: Mapping[str, Any], secrets: Iterable[str] = ()) ->
             raise AuditPayloadError(f"secrets must be str; given {type(secret).__name__}")
         if secret:
             known.append(secret)
-    return _clean(payload, "payload", tuple(known), 0)
+    cleaned: dict[str, Any] = _clean(payload, "payload", tuple(known), 0)
+    return cleaned

@@ -14,12 +14,13 @@ from bastion.custody.signer._model import (
     Refusal,
     fingerprint,
     permissions_json,
-    text_param,
     utc,
 )
+from bastion.custody.signer._parts import SignerParts
 from bastion.custody.signer.leak import ForeignOrder
 from bastion.custody.signer.permissions import assess, fetch_permissions
 from bastion.custody.signer.revoke import revoke_instructions
+from bastion.custody.signer.rpc import KeysAddRequest
 from bastion.custody.vault import SecretBinding
 from bastion.errors import (
     BastionError,
@@ -35,20 +36,17 @@ from bastion.storage import AccountRepository, ApiKeyRecord, ApiKeyRepository, P
 __all__ = ["KeyOps"]
 
 
-class KeyOps:
+class KeyOps(SignerParts):
     """Key operations of :class:`~bastion.custody.signer.service.SignerService`."""
 
     # ------------------------------------------------------------------ keys
 
     async def op_keys_add(self, params: Mapping[str, Any], peer: Mapping[str, int]) -> Any:
         """Check a new key's permissions on the exchange, then seal and store it."""
-        name = text_param(params, "account")
-        exchange_id = text_param(params, "exchange")
-        url = text_param(params, "url", required=False)
-        api_key = text_param(params, "api_key")
-        secret = text_param(params, "secret")
-        password = text_param(params, "password", required=False)
-        allow_unrestricted = params.get("allow_unrestricted_ip") is True
+        ask = KeysAddRequest.from_wire(params)
+        name, exchange_id, url = ask.account, ask.exchange, ask.url
+        api_key, secret, password = ask.api_key, ask.secret, ask.password
+        allow_unrestricted = ask.allow_unrestricted_ip
         audit_params = {
             "account": name,
             "exchange": exchange_id,
@@ -72,9 +70,9 @@ class KeyOps:
                 "bad_request", f"account {name!r} already has a key; remove it first with `bastion keys remove`"
             )
         seq = self._append("request", {"account": name, "op": "keys_add", "params": audit_params, "peer": dict(peer)})
-        credentials = ApiCredentials(api_key, secret, password)  # type: ignore[arg-type]
+        credentials = ApiCredentials(api_key, secret, password)
         try:
-            exchange = self._client(exchange_id, url, credentials)  # type: ignore[arg-type]
+            exchange = self._client(exchange_id, url, credentials)
         except (ConfigError, ValidationError) as exc:
             raise Refusal("bad_request", str(exc)) from None
         try:
@@ -96,9 +94,9 @@ class KeyOps:
                 },
                 secrets=secrets_,
             )
-            raise Refusal(type(exc).__name__, str(exc)) from None
+            raise Refusal.from_error(exc) from None
         await exchange.close()
-        record = self._store_key(name, exchange_id, url, credentials, perms, allow_unrestricted)  # type: ignore[arg-type]
+        record = self._store_key(name, exchange_id, url, credentials, perms, allow_unrestricted)
         account = await self._open_account(record, credentials)
         self._audit_policy(account, "key added: the stored policy applies", None, None, False)
         result = {

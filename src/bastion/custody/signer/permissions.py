@@ -375,7 +375,8 @@ def _extra_reasons(exchange_id: str, perms: ApiRestrictions, words: _Words) -> l
     reasons: list[str] = []
     raw = perms.raw
     if exchange_id == "bybit":
-        groups = raw.get("permissions") if isinstance(raw.get("permissions"), Mapping) else {}
+        listed = raw.get("permissions")
+        groups = listed if isinstance(listed, Mapping) else {}
         for group, label in _BYBIT_MONEY_OUT.items():
             if _csv(groups.get(group)):
                 reasons.append(

@@ -20,6 +20,7 @@ from bastion.custody.signer._model import (
     policy_message,
     utc,
 )
+from bastion.custody.signer._parts import SignerParts
 from bastion.custody.vault import Vault, WrongPassphrase
 from bastion.errors import (
     ConfigError,
@@ -29,7 +30,7 @@ from bastion.storage import AccountRepository, PolicyRepository
 __all__ = ["PolicyOps"]
 
 
-class PolicyOps:
+class PolicyOps(SignerParts):
     """Policy operations of :class:`~bastion.custody.signer.service.SignerService`."""
 
     # ------------------------------------------------------------------ policy

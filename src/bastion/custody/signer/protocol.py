@@ -91,7 +91,7 @@ def decode(body: bytes) -> dict[str, Any]:
 
 
 def _length(header: bytes) -> int:
-    (size,) = _HEADER.unpack(header)
+    size: int = _HEADER.unpack(header)[0]
     if size > MAX_FRAME:
         raise FrameError(f"frame of {size} bytes exceeds the {MAX_FRAME}-byte limit")
     return size

@@ -106,5 +106,6 @@ def create_client(
         config["options"].update(options)
     client = getattr(module, ccxt_id)(config)
     if simulator:
+        assert url is not None  # checked above
         client.urls["api"] = simulator_urls(client.urls["api"], url)
     return client

@@ -39,7 +39,7 @@ class AdminApi:
     """Admin endpoints over the Binance API's venue, the fault plan and the unknown-path log."""
 
     def __init__(
-        self, api: BinanceApi, faults: FaultPlan, unknown: list[dict[str, Any]], speed: Callable[[], float | None]
+        self, api: BinanceApi, faults: FaultPlan, unknown: list[dict[str, Any]], speed: Callable[[], float | str]
     ) -> None:
         self.api = api
         self.venue = api.venue

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from decimal import ROUND_FLOOR, Decimal, InvalidOperation
 from importlib.resources.abc import Traversable
 from pathlib import Path
+from typing import Any
 
 from bastion.errors import ConfigError
 from bastion.exchanges.simulator.apierrors import filter_failure
@@ -174,7 +175,7 @@ def default_rules(symbol: str, candles: CandleSeries) -> MarketRules:
 
 def apply_overrides(rules: MarketRules, overrides: dict[str, Decimal]) -> MarketRules:
     """Return ``rules`` with ``overrides`` (keys of OVERRIDE_KEYS) applied."""
-    changes = {OVERRIDE_KEYS[k]: v for k, v in overrides.items()}
+    changes: dict[str, Any] = {OVERRIDE_KEYS[k]: v for k, v in overrides.items()}
     if "step_size" in changes and "min_qty" not in changes:
         changes["min_qty"] = changes["step_size"]
     if "tick_size" in changes and "min_price" not in changes:

@@ -8,7 +8,7 @@ else :func:`bastion.storage.db.database_url`.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from alembic import context
 from sqlalchemy import Connection
@@ -21,7 +21,7 @@ config = context.config
 target_metadata = Base.metadata
 
 
-def _render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
+def _render_item(type_: str, obj: Any, autogen_context: Any) -> str | Literal[False]:
     # Render Bastion's column types as plain SQLAlchemy types, so that a revision keeps
     # describing the schema it created even if bastion.storage.types changes later.
     if type_ == "type" and isinstance(obj, DecimalText):
