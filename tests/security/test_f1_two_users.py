@@ -376,3 +376,23 @@ def test_no_canary_secret_in_the_memory_of_the_engine_or_the_web(layout: Layout)
         for process in (engine, web):
             process.kill()
             process.communicate(timeout=10)
+
+
+def test_the_operator_lists_keys_from_the_signers_own_database(layout: Layout):
+    # as root, in the signer's home: `keys list` reads custody.db, where the key is
+    listed = subprocess.run(
+        [sys.executable, "-m", "bastion", "keys", "list"],
+        env=layout.env(layout.signer_home),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert listed.returncode == 0, listed.stderr
+    assert "alice" in listed.stdout
+    assert layout.canary not in listed.stdout
+    # the engine's database holds the account's public part only (learnt through key_status)
+    engine_db = layout.engine_home / "bastion.db"
+    if engine_db.exists():
+        with contextlib.closing(sqlite3.connect(f"file:{engine_db}?mode=ro", uri=True)) as db:
+            assert db.execute("SELECT count(*) FROM api_keys").fetchone() == (0,)

@@ -11,9 +11,8 @@ from typing import Annotated
 
 import typer
 
+from bastion.custody.layout import CONFIG_ENV
 from bastion.errors import ConfigError
-
-CONFIG_ENV = "BASTION_SIGNER_CONFIG"
 
 
 def _positive(value: float, option: str) -> float:

@@ -28,9 +28,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bastion.errors import ConfigError
-from bastion.storage.db import bastion_home
+from bastion.storage.db import bastion_home, database_url
 
-__all__ = ["MAX_SOCKET_PATH", "SOCKET_ENV", "HomeLayout"]
+__all__ = ["CONFIG_ENV", "MAX_SOCKET_PATH", "SOCKET_ENV", "HomeLayout"]
+
+#: The signer configuration (client uids and roles); set in the production layout.
+CONFIG_ENV = "BASTION_SIGNER_CONFIG"
 
 #: Where the signer's socket is when it is not in the home (production: the engine and the
 #: signer have different homes, and the engine must reach the socket).
@@ -106,6 +109,18 @@ class HomeLayout:
     def custody_db(self) -> Path:
         """The signer's own database in the production layout."""
         return self.home / "custody.db"
+
+    def custody_database_url(self, *, production: bool = False, env: Mapping[str, str] | None = None) -> str:
+        """Return the database of the sealed keys and signed policies.
+
+        The signer's own ``custody.db`` in the production layout (``production``, or
+        ``BASTION_SIGNER_CONFIG`` set, or a ``custody.db`` already in this home); else the main
+        database (development layout).
+        """
+        source = os.environ if env is None else env
+        if production or source.get(CONFIG_ENV) or self.custody_db.exists():
+            return f"sqlite:///{self.custody_db}"
+        return database_url(env)
 
     @property
     def log_dir(self) -> Path:

@@ -36,9 +36,9 @@ from bastion.custody.signer.roles import RESERVED_OPS, Role, SignerConfig, refus
 from bastion.custody.signer.service import SignerService
 from bastion.custody.vault import SIGNER_KEY_BINDING, SealedSecret, Vault, load_signing_key
 from bastion.errors import BastionError, ConfigError, CustodyError
-from bastion.storage import create_engine_for, database_url, session_factory, upgrade
+from bastion.storage import create_engine_for, session_factory, upgrade
 
-__all__ = ["SignerServer", "custody_database_url", "development_notice", "peer_credentials", "run_signer"]
+__all__ = ["SignerServer", "development_notice", "peer_credentials", "run_signer"]
 
 log = logging.getLogger("bastion.signer")
 
@@ -209,14 +209,6 @@ def _open(layout: HomeLayout, passphrase: str) -> tuple[Vault, AuditLog, Any]:
     return vault, audit, key
 
 
-def custody_database_url(layout: HomeLayout, config: SignerConfig) -> str:
-    """Where the signer keeps sealed keys and signed policies: its own ``custody.db`` in the
-    production layout; the main database in the development layout."""
-    if config.production:
-        return f"sqlite:///{layout.custody_db}"
-    return database_url()
-
-
 def development_notice(config: SignerConfig) -> str | None:
     """The one line the signer prints at start when it runs the development layout, else None."""
     uid = os.getuid()
@@ -246,7 +238,7 @@ async def run_signer(
         log.warning("%s", notice)
     vault, audit, key = _open(layout, passphrase)
     del passphrase
-    engine = create_engine_for(custody_database_url(layout, config))
+    engine = create_engine_for(layout.custody_database_url(production=config.production))
     try:
         upgrade(engine)
         service = SignerService(
