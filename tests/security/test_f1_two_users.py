@@ -29,6 +29,7 @@ from pathlib import Path
 
 import pytest
 
+from support.engine_stack import DCA
 from support.simulator import SimulatorProcess, make_key
 
 pytestmark = pytest.mark.skipif(
@@ -391,8 +392,29 @@ def test_the_operator_lists_keys_from_the_signers_own_database(layout: Layout):
     assert listed.returncode == 0, listed.stderr
     assert "alice" in listed.stdout
     assert layout.canary not in listed.stdout
-    # the engine's database holds the account's public part only (learnt through key_status)
+
+
+def test_the_engine_user_learns_the_account_from_the_signer_and_creates_a_bot(layout: Layout):
+    config = layout.engine_home / "dca.toml"
+    config.write_text(DCA)
+    os.chown(config, ENGINE_UID, ENGINE_UID)
+    created = subprocess.run(
+        _as(ENGINE_UID, ENGINE_UID, "-m", "bastion", "bot", "create", "--config", str(config)),
+        env={**layout.env(layout.engine_home), "NO_PROXY": "127.0.0.1"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert created.returncode == 0, created.stderr
     engine_db = layout.engine_home / "bastion.db"
-    if engine_db.exists():
-        with contextlib.closing(sqlite3.connect(f"file:{engine_db}?mode=ro", uri=True)) as db:
-            assert db.execute("SELECT count(*) FROM api_keys").fetchone() == (0,)
+    assert engine_db.stat().st_uid == ENGINE_UID
+    assert engine_db.stat().st_mode & 0o777 == 0o600
+    with contextlib.closing(sqlite3.connect(f"file:{engine_db}?mode=ro", uri=True)) as db:
+        # the account's public part, learnt through key_status (its URL reached the simulator)...
+        assert db.execute("SELECT name, exchange, url FROM accounts").fetchall() == [
+            ("alice", "simulator", layout.sim.url)
+        ]
+        # ...and no sealed key, no policy
+        assert db.execute("SELECT count(*) FROM api_keys").fetchone() == (0,)
+        assert db.execute("SELECT count(*) FROM account_policies").fetchone() == (0,)
