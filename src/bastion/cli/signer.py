@@ -63,6 +63,7 @@ def signer(
     from bastion.custody.signer.server import development_notice
 
     make_undumpable()  # before any secret is read
+    os.umask(0o077)  # every file the signer creates is its user's alone
     options = SignerOptions(
         poll_interval_s=_positive(poll_interval, "--poll-interval"),
         recheck_interval_s=_positive(recheck_interval, "--recheck-interval"),

@@ -31,6 +31,7 @@ from typing import Any
 from bastion.custody.audit import AuditLog
 from bastion.custody.layout import HomeLayout
 from bastion.custody.signer._model import Refusal, SignerOptions, public_key_hex, read_public_key
+from bastion.custody.signer.hardening import make_undumpable
 from bastion.custody.signer.protocol import FrameError, encode, read_frame
 from bastion.custody.signer.roles import RESERVED_OPS, Role, SignerConfig, refusal_reason
 from bastion.custody.signer.service import SignerService
@@ -230,6 +231,7 @@ async def run_signer(
     config: SignerConfig | None = None,
 ) -> int:
     """Run the signer until SIGTERM/SIGINT or ``panic``; return the process exit code."""
+    make_undumpable()  # again, for a caller that did not start through `bastion signer`
     config = SignerConfig.development(os.getuid()) if config is None else config
     layout.ensure()
     _configure_logging(layout)
