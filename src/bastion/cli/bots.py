@@ -16,7 +16,7 @@ from typing import Annotated, Any
 import typer
 from sqlalchemy.orm import Session
 
-from bastion.errors import ConfigError, ValidationError
+from bastion.errors import BastionError, ConfigError, ValidationError
 
 bot_app = typer.Typer(help="Create, inspect, start and stop bots (TOML configs).", no_args_is_help=True)
 deal_app = typer.Typer(help="Deals of the bots.", no_args_is_help=True)
@@ -109,6 +109,7 @@ def create(config: Annotated[Path, typer.Option("--config", help="The bot's TOML
     except OSError as exc:
         raise ConfigError(f"cannot read {config}: {exc.strerror}") from None
     parsed = load_config(text)
+    _learn_account(parsed.account)
     _check_markets(parsed)
     with _session(write=True) as session:
         account = AccountRepository(session).get(parsed.account)
@@ -130,20 +131,39 @@ def create(config: Annotated[Path, typer.Option("--config", help="The bot's TOML
         typer.echo(f"secret (shown once, put it in the alert message): {secret}")
 
 
+def _learn_account(name: str) -> None:
+    """Production layout: the account lives in the signer; learn its name, exchange and URL from it."""
+    from bastion.custody.layout import HomeLayout
+    from bastion.custody.signer.client import SignerClient
+    from bastion.errors import SignerRefused, SignerUnavailable
+    from bastion.services.accounts import sync_accounts
+    from bastion.storage import AccountRepository, create_engine_for, database_url, session_factory
+
+    with _session() as session:
+        if AccountRepository(session).get(name) is not None:
+            return
+    try:
+        with SignerClient(HomeLayout.from_env().socket, timeout=10) as signer:
+            statuses = signer.call("key_status")
+    except (SignerRefused, SignerUnavailable):
+        return  # `bot create` then says the account has no key
+    engine = create_engine_for(database_url())
+    try:
+        sync_accounts(session_factory(engine), statuses)
+    finally:
+        engine.dispose()
+
+
 def _check_markets(parsed: Any) -> None:
     """Check the config against the exchange's market rules (public data)."""
-    from sqlalchemy import select
-
     from bastion.exchanges.ccxt.adapter import CcxtExchange
     from bastion.storage import AccountRepository
-    from bastion.storage.models import ApiKeyRow
 
     with _session() as session:
         account = AccountRepository(session).get(parsed.account)
         if account is None:
             return
-        url = session.scalar(select(ApiKeyRow.url).where(ApiKeyRow.account_id == account.id))
-    exchange = CcxtExchange(account.exchange, url=url)
+    exchange = CcxtExchange(account.exchange, url=account.url)
     try:
         markets = exchange.load_markets()
         check = parsed.check_markets
@@ -304,6 +324,7 @@ def engine(
     from bastion.custody.layout import HomeLayout
     from bastion.custody.signer import AsyncSignerClient
     from bastion.engine.runner import Engine, EngineOptions
+    from bastion.services.accounts import sync_accounts
     from bastion.services.notify import Notifier
     from bastion.storage import create_engine_for, database_url, session_factory, upgrade
 
@@ -325,6 +346,10 @@ def engine(
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
         signer = AsyncSignerClient(layout.socket, timeout=60)
+        try:  # production layout: the accounts live in the signer; keep their public part here
+            sync_accounts(session_factory(db), await signer.call("key_status"))
+        except BastionError as exc:
+            logging.getLogger("bastion.engine").warning("accounts not learnt from the signer: %s", exc)
         runner = Engine(
             sessions=session_factory(db),
             signer=signer,

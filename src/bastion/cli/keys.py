@@ -105,10 +105,11 @@ def add(
 @app.command(name="list")
 def list_keys() -> None:
     """List stored keys: account, exchange, last 4 characters and fingerprint (never the secret)."""
-    from bastion.storage import AccountRepository, ApiKeyRepository, create_engine_for, database_url, session_factory
+    from bastion.custody.layout import HomeLayout
+    from bastion.storage import AccountRepository, ApiKeyRepository, create_engine_for, session_factory
     from bastion.storage import upgrade as migrate
 
-    engine = create_engine_for(database_url())
+    engine = create_engine_for(HomeLayout.from_env().custody_database_url())
     try:
         migrate(engine)
         with session_factory(engine).begin() as session:
@@ -196,10 +197,11 @@ def remove(account: Annotated[str, typer.Option(help="The account whose key to r
 
 
 def _remove_offline(account: str) -> dict[str, Any]:
+    from bastion.custody.layout import HomeLayout
     from bastion.custody.signer.revoke import revoke_instructions
-    from bastion.storage import AccountRepository, ApiKeyRepository, create_engine_for, database_url, session_factory
+    from bastion.storage import AccountRepository, ApiKeyRepository, create_engine_for, session_factory
 
-    engine = create_engine_for(database_url())
+    engine = create_engine_for(HomeLayout.from_env().custody_database_url())
     try:
         with session_factory(engine).begin() as session:
             record = AccountRepository(session).get(account)

@@ -53,6 +53,9 @@ def _register() -> None:
     app.add_typer(bots.deal_app, name="deal")
     app.add_typer(bots.order_app, name="order")
     app.command(name="engine")(bots.engine)
+    from bastion.cli import install
+
+    app.command(name="install")(install.install)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -24,7 +24,6 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bastion.bots.interface import (
@@ -58,7 +57,6 @@ from bastion.storage import (
     DealStatus,
     OrderRepository,
 )
-from bastion.storage.models import ApiKeyRow
 
 __all__ = ["Engine", "EngineOptions"]
 
@@ -178,8 +176,7 @@ class Engine:
                 record = AccountRepository(session).get(account)
                 if record is None:
                     raise BastionError(f"bot account {account!r} does not exist; add its key with `bastion keys add`")
-                url = session.scalar(select(ApiKeyRow.url).where(ApiKeyRow.account_id == record.id))
-            client = AsyncCcxtExchange(record.exchange, url=url)  # public market data: no key
+            client = AsyncCcxtExchange(record.exchange, url=record.url)  # public market data: no key
             self._markets[account] = await client.load_markets()
             self._public[account] = client
         return self._public[account]

@@ -49,7 +49,7 @@ from bastion.custody.vault import (
 )
 from bastion.custody.vault._files import fsync_dir, write_file_atomic
 from bastion.errors import BastionError, StorageError, scrub
-from bastion.storage.db import create_engine_for, database_url, mask_url, session_factory, upgrade
+from bastion.storage.db import create_engine_for, mask_url, session_factory, upgrade
 from bastion.storage.repositories import ApiKeyRecord, ApiKeyRepository
 
 __all__ = [
@@ -193,7 +193,7 @@ def check_no_vault(layout: HomeLayout) -> None:
 
 def _database(layout: HomeLayout) -> tuple[Any, sessionmaker[Session]]:
     layout.ensure()
-    engine = create_engine_for(database_url())
+    engine = create_engine_for(layout.custody_database_url())  # the signer's own database in production
     try:
         upgrade(engine)
     except BaseException:

@@ -2,6 +2,9 @@
 
 SQLite (WAL) in ``$BASTION_HOME/bastion.db`` is the default; ``BASTION_DATABASE_URL`` selects
 another database, e.g. ``postgresql+psycopg://bastion:PASSWORD@127.0.0.1:5432/bastion``.
+
+A SQLite file is created with mode 0600 (SQLite gives its ``-wal`` and ``-shm`` files the mode of
+the database file), and an existing one readable by others is narrowed to 0600.
 """
 
 from __future__ import annotations
@@ -103,6 +106,30 @@ def _parse(url: str | URL) -> URL:
     )
 
 
+_SQLITE_SIDE_FILES = ("", "-wal", "-shm", "-journal")
+
+
+def _private_sqlite_file(path: Path) -> None:
+    """Create the database file with mode 0600, or narrow an existing one (and its side files)."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+    except FileExistsError:
+        pass
+    except OSError:
+        return  # the connect that follows reports it with the database's own message
+    else:
+        os.close(fd)
+        return
+    for suffix in _SQLITE_SIDE_FILES:
+        side = path.with_name(path.name + suffix)
+        try:
+            info = side.stat()
+            if info.st_mode & 0o077 and info.st_uid == os.getuid():
+                side.chmod(0o600)
+        except OSError:
+            continue
+
+
 def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
     # Let SQLAlchemy (not the sqlite3 module) decide where transactions begin: this makes DDL
     # transactional and SELECTs repeatable (see "Transactions with SQLite" in SQLAlchemy's docs).
@@ -150,6 +177,8 @@ def create_engine_for(url: str | URL, *, check: bool = True, **kwargs: Any) -> E
                 f"cannot open SQLite database {mask_url(parsed)!r}: folder {folder} does not exist; "
                 "expected the path of a database file in an existing folder"
             )
+        if not parsed.database.startswith("file:"):
+            _private_sqlite_file(Path(parsed.database).expanduser())
     try:
         engine = create_engine(parsed, **kwargs)
     except Exception as exc_:  # a driver that is not installed, a bad query option

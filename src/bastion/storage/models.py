@@ -89,6 +89,7 @@ class AccountRow(Base):
     exchange: Mapped[str] = mapped_column(String(32))
     state: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime]
+    url: Mapped[str | None] = mapped_column(String(512))
 
 
 class ApiKeyRow(Base):

@@ -43,6 +43,8 @@ class AccountRecord:
     exchange: str
     state: AccountState
     created_at: datetime
+    url: str | None = None
+    """The exchange's API URL when it is not the exchange's own (the local simulator); never a secret."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -25,8 +25,8 @@ from starlette.concurrency import run_in_threadpool
 
 from bastion import __version__
 from bastion.errors import StorageError, scrub
-from bastion.web.intake import IntakeResult, receive_signal
-from bastion.web.schemas import AcceptedSignal, Health, Problem, SignalPayload
+from bastion.web.intake import IntakeResult, authenticate, receive_signal
+from bastion.web.schemas import MAX_DIGITS, AcceptedSignal, Health, Problem, SignalPayload
 
 __all__ = ["MAX_BODY_BYTES", "create_app"]
 
@@ -71,6 +71,12 @@ def _describe(errors: list[Any]) -> str:
     return "invalid signal: " + "; ".join(parts)
 
 
+def _int_or_decimal(text: str) -> int | Decimal:
+    # A long run of digits stays Decimal text (cheap to build, refused later by its field's
+    # bound, after the bot and secret are checked): str -> int is quadratic in the digits.
+    return int(text) if len(text) <= MAX_DIGITS else Decimal(text)
+
+
 async def _read_json(request: Request) -> tuple[Any, JSONResponse | None]:
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
@@ -82,7 +88,7 @@ async def _read_json(request: Request) -> tuple[Any, JSONResponse | None]:
             return None, _problem(413, f"request body is over {MAX_BODY_BYTES} bytes; expected at most that")
     try:
         # Numbers stay decimal text: 0.1 is Decimal("0.1"), never a float.
-        return json.loads(body, parse_float=Decimal), None
+        return json.loads(body, parse_float=Decimal, parse_int=_int_or_decimal), None
     except (ValueError, RecursionError) as error:
         reason = error.msg if isinstance(error, json.JSONDecodeError) else "it cannot be decoded"
         return None, _problem(422, f"request body is not valid JSON ({reason}); expected a JSON object")
@@ -155,6 +161,11 @@ def create_app(*, sessions: sessionmaker[Session], clock_ms: Callable[[], int]) 
             return refused
         if not isinstance(data, dict):
             return _problem(422, f"request body is a JSON {_json_type(data)}; expected a JSON object")
+        secret = data.get("secret")
+        if isinstance(secret, str):  # the bot and its secret first: nothing else is parsed for a stranger
+            denied = await run_in_threadpool(authenticate, sessions, path_uuid=bot_uuid, secret=secret)
+            if denied is not None:
+                return _problem(denied.status, denied.detail or "refused")
         try:
             payload = SignalPayload.model_validate(data)
         except ValidationError as error:

@@ -2,9 +2,11 @@
 
 The checks, in order, and the HTTP status each refusal maps to:
 
-1. ``bot_uuid`` in the body equals the uuid in the URL (400), the timestamp reads (422);
-2. a bot has this webhook uuid (404) and the secret is its secret (401, constant-time
-   comparison of SHA-256 digests);
+1. a bot has this webhook uuid (404) and the secret is its secret (401, constant-time
+   comparison of SHA-256 digests), checked before the payload is parsed any further
+   (:func:`authenticate`; every number in it is also bounded in digits and exponent before it
+   is converted, see :func:`bastion.web.schemas.bounded_decimal`);
+2. ``bot_uuid`` in the body equals the uuid in the URL (400), the timestamp reads (422);
 3. the bot is a signal bot (409), is enabled (409) and its configuration reads (409);
 4. the payload was not received before (409; the digest is SHA-256 of the payload's canonical
    JSON without the secret);
@@ -34,7 +36,7 @@ from bastion.errors import ConfigError
 from bastion.storage.repositories import BotRepository, ReplayedSignal, SignalRepository, SignalStatus
 from bastion.web.schemas import SignalPayload, timestamp_ms
 
-__all__ = ["ATTEMPTS", "MAX_CLOCK_SKEW_MS", "IntakeResult", "payload_digest", "receive_signal"]
+__all__ = ["ATTEMPTS", "MAX_CLOCK_SKEW_MS", "IntakeResult", "authenticate", "payload_digest", "receive_signal"]
 
 #: How far ahead of this server's clock a signal's timestamp may be.
 MAX_CLOCK_SKEW_MS = 5_000
@@ -42,6 +44,8 @@ MAX_CLOCK_SKEW_MS = 5_000
 ATTEMPTS = 4
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_NO_BOT = "no bot has this webhook uuid; expected the uuid shown when its secret was made"
+_WRONG_SECRET = "the secret does not match this bot's webhook secret"  # noqa: S105 - a message
 _REPLAY = "this signal was already received (same payload); a replay is refused, expected a new signal"
 
 
@@ -62,6 +66,22 @@ def payload_digest(payload: SignalPayload, sent_ms: int) -> str:
 
 def _moment(ms: int) -> datetime:
     return _EPOCH + timedelta(milliseconds=ms)
+
+
+def authenticate(sessions: sessionmaker[Session], *, path_uuid: str, secret: str) -> IntakeResult | None:
+    """Return the refusal when no bot has this webhook uuid (404) or the secret is not its (401), else None.
+
+    Reads one row and hashes the secret: what an anonymous request may cost before anything else
+    in it is parsed.
+    """
+    with sessions() as session:
+        signals = SignalRepository(session)
+        bot_id = signals.bot_for_uuid(path_uuid)
+        if bot_id is None:
+            return IntakeResult(404, _NO_BOT)
+        if not signals.check_secret(bot_id, secret):
+            return IntakeResult(401, _WRONG_SECRET)
+    return None
 
 
 def receive_signal(
@@ -99,23 +119,23 @@ def receive_signal(
 
 
 def _receive(sessions: sessionmaker[Session], *, path_uuid: str, payload: SignalPayload, now_ms: int) -> IntakeResult:
-    if payload.bot_uuid != path_uuid:
-        return IntakeResult(400, "bot_uuid in the body differs from the webhook URL's uuid; expected the same uuid")
-    try:
-        sent_ms = timestamp_ms(payload.timestamp)
-    except ValueError as exc:
-        return IntakeResult(422, str(exc))
     received = _moment(now_ms)
     with sessions.begin() as session:
         signals = SignalRepository(session, clock=lambda: received)
         bot_id = signals.bot_for_uuid(path_uuid)
         if bot_id is None:
-            return IntakeResult(404, "no bot has this webhook uuid; expected the uuid shown when its secret was made")
+            return IntakeResult(404, _NO_BOT)
         if not signals.check_secret(bot_id, payload.secret.get_secret_value()):
-            return IntakeResult(401, "the secret does not match this bot's webhook secret")
+            return IntakeResult(401, _WRONG_SECRET)
+        if payload.bot_uuid != path_uuid:
+            return IntakeResult(400, "bot_uuid in the body differs from the webhook URL's uuid; expected the same uuid")
+        try:
+            sent_ms = timestamp_ms(payload.timestamp)
+        except ValueError as exc:
+            return IntakeResult(422, str(exc))
         bot = BotRepository(session).get_by_id(bot_id)
         if bot is None:  # the secret row references the bot; only a concurrent delete gets here
-            return IntakeResult(404, "no bot has this webhook uuid; expected the uuid shown when its secret was made")
+            return IntakeResult(404, _NO_BOT)
         if bot.type not in ("signal", "dca"):
             return IntakeResult(
                 409,

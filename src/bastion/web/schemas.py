@@ -29,6 +29,7 @@ __all__ = [
     "Problem",
     "SignalOrder",
     "SignalPayload",
+    "bounded_decimal",
     "canonical_decimal",
     "timestamp_ms",
 ]
@@ -38,18 +39,55 @@ _MS_THRESHOLD = 10**11
 _NUMBER = re.compile(r"[0-9]+(\.[0-9]+)?")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MAX_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z
+#: The most significant digits a number in a request may have, and the largest magnitude of its
+#: decimal exponent (``1e30`` / ``1e-30``). Checked before any conversion: turning ``1e1500000``
+#: into an integer costs seconds of CPU, so such a number is refused unconverted.
+MAX_DIGITS = 40
+MAX_EXPONENT = 30
+_MAX_INT_BITS = (10**MAX_DIGITS).bit_length()  # an int with more bits has more than MAX_DIGITS digits
+
+
+def bounded_decimal(value: Decimal) -> Decimal:
+    """Return ``value`` if its digits and exponent are within bounds; raise ``ValueError`` otherwise.
+
+    Only the number's stored digits and exponent are inspected (no arithmetic on it), so the
+    check costs the same for ``1e1500000`` as for ``25``.
+    """
+    _sign, digits, exponent = value.as_tuple()
+    if not isinstance(exponent, int):  # NaN or Infinity
+        raise ValueError(f"must be a finite number, got {value!r}")
+    magnitude = len(digits) + exponent - 1  # the adjusted exponent, computed without arithmetic on value
+    if len(digits) > MAX_DIGITS or not -MAX_EXPONENT <= magnitude <= MAX_EXPONENT:
+        raise ValueError(
+            f"has {len(digits)} digits and a decimal exponent of {magnitude}; expected at most {MAX_DIGITS} digits "
+            f"and an exponent between -{MAX_EXPONENT} and {MAX_EXPONENT}"
+        )
+    return value
+
+
+def _bounded_int(value: int) -> int:
+    if value.bit_length() > _MAX_INT_BITS:  # cheaper than counting its decimal digits
+        raise ValueError(f"has more than {MAX_DIGITS} digits; expected at most {MAX_DIGITS} digits")
+    return value
+
+
+def _decimal_text(text: str) -> Decimal:
+    """Parse decimal text (linear in its length; the body is at most 16 KiB), then bound it."""
+    return bounded_decimal(Decimal(text))
 
 
 def _decimal(value: object) -> Decimal:
     if isinstance(value, bool):
         raise ValueError("must be a number or a decimal string such as '25.5', got true/false")
     if isinstance(value, Decimal):
-        result = value
+        result = bounded_decimal(value)
     elif isinstance(value, int | float):
-        result = Decimal(str(value))  # str() of a float is its shortest repr: the number as written
+        if isinstance(value, int):
+            _bounded_int(value)
+        result = bounded_decimal(Decimal(str(value)))  # str() of a float is its shortest repr
     elif isinstance(value, str):
         try:
-            result = Decimal(value.strip())
+            result = _decimal_text(value.strip())
         except InvalidOperation:
             raise ValueError(f"must be a number or a decimal string such as '25.5', got {value[:40]!r}") from None
     else:
@@ -62,8 +100,10 @@ def _decimal(value: object) -> Decimal:
 
 
 def _seconds(value: object) -> int:
+    if isinstance(value, Decimal) and value == value.to_integral_value():
+        value = int(bounded_decimal(value))
     if isinstance(value, str) and value.strip().isdigit():
-        value = int(value.strip())
+        value = int(_decimal_text(value.strip()))
     if isinstance(value, bool) or not isinstance(value, int):
         raise ValueError(f"must be a whole number of seconds such as 300, got {str(value)[:40]!r}")
     if value < 1:
@@ -74,6 +114,17 @@ def _seconds(value: object) -> int:
 def _timestamp(value: object) -> int | str | Decimal:
     if isinstance(value, bool) or not isinstance(value, int | str | Decimal | float):
         raise ValueError("must be epoch seconds or milliseconds, or an ISO 8601 time such as 2024-05-01T12:00:00Z")
+    if isinstance(value, float):
+        value = Decimal(str(value))  # its shortest repr: the number as written
+    if isinstance(value, Decimal):
+        bounded_decimal(value)
+    elif isinstance(value, int):
+        _bounded_int(value)
+    elif isinstance(value, str) and len(value) > 64:
+        raise ValueError(
+            f"has {len(value)} characters; expected epoch seconds or milliseconds (at most {MAX_DIGITS} digits) "
+            "or an ISO 8601 time"
+        )
     return value
 
 
@@ -104,7 +155,7 @@ def timestamp_ms(value: int | str | Decimal | float) -> int:
     if isinstance(value, str):
         text = value.strip()
         if _NUMBER.fullmatch(text):
-            value = Decimal(text)
+            value = _decimal_text(text)
         else:
             try:
                 moment = datetime.fromisoformat(text)
@@ -119,8 +170,16 @@ def timestamp_ms(value: int | str | Decimal | float) -> int:
                     "2024-05-01T12:00:00Z"
                 )
             return (moment - _EPOCH) // timedelta(milliseconds=1)
+    if isinstance(value, int):
+        _bounded_int(value)
     number = Decimal(str(value)) if isinstance(value, float) else Decimal(value)
     if not number.is_finite() or number <= 0:
+        raise ValueError(f"timestamp must be a positive epoch time, got {value}")
+    try:
+        bounded_decimal(number)
+    except ValueError as exc:
+        raise ValueError(f"timestamp {exc}") from None
+    if number <= 0:
         raise ValueError(f"timestamp must be a positive epoch time, got {value}")
     ms = int(number) if number > _MS_THRESHOLD else int(number * 1000)
     if ms > _MAX_MS:

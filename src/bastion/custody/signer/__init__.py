@@ -1,6 +1,8 @@
 """The signer process: the only place exchange API secrets are ever decrypted.
 
-Modules: ``server`` (process start-up, Unix socket, peer uid check), ``service`` (the RPC: policy,
+Modules: ``server`` (process start-up, Unix socket, peer uid → roles), ``roles`` (which uid may
+call which operation, as data), ``hardening`` (not dumpable, passphrase sources, one signer per
+home), ``service`` (the RPC: policy,
 audit, exchange), ``keys`` and ``policies`` (the user's key and policy operations), ``leak`` (which
 orders are ours), ``endpoints`` (the HTTP allowlist), ``permissions`` (API-key permission checks),
 ``revoke`` (per-exchange revoke steps), ``protocol``, ``rpc`` and ``client`` (the wire format, the

@@ -142,9 +142,11 @@ class KeyOps(SignerParts):
             existing = accounts.get(name)
             try:
                 if existing is None:
-                    existing = accounts.create(name, exchange_id)
+                    existing = accounts.create(name, exchange_id, url=url)
                 elif existing.exchange != exchange_id:
                     raise ValidationError(f"account {name!r} is on exchange {existing.exchange!r}, not {exchange_id!r}")
+                else:
+                    accounts.set_url(name, url)
                 record = ApiKeyRepository(session).add(
                     account_id=existing.id,
                     key_id=key_id,

@@ -30,7 +30,8 @@ __all__ = [
     "recv_frame",
 ]
 
-#: The narrow RPC an engine uses. There is no withdraw or transfer operation.
+#: The narrow RPC an engine uses. There is no withdraw or transfer operation. Who may call
+#: which operation is decided per peer uid by :mod:`bastion.custody.signer.roles`.
 TRADING_OPS = frozenset(
     {"place_order", "cancel_order", "get_order", "open_orders", "balances", "my_trades", "key_status"}
 )

@@ -3,9 +3,15 @@
 Start-up order: open the vault with the passphrase, unseal the audit-signing key, open the audit
 log (recovering a line cut by a crash), bring the database to the current schema, replay the
 audit log (orders sent, 24 h budgets), unseal every API key into a guarded client, then bind the
-socket. Only a peer with the signer's own uid (``SO_PEERCRED``) is served; any other is audited
-and dropped. On SIGTERM/SIGINT or ``panic`` the signer purges secrets, signs the audit head and
-removes its socket and pid file.
+socket. A peer is served only when its uid (``SO_PEERCRED``) is one of the configured clients,
+and only the operations of that uid's roles (:mod:`bastion.custody.signer.roles`); any other
+connection or operation is audited and refused. Without a configuration (the development
+layout) the signer's own uid is the one client, with every operation. On SIGTERM/SIGINT or
+``panic`` the signer purges secrets, signs the audit head and removes its socket and pid file.
+
+In the production layout (a configuration file, the signer as its own user) the sealed keys and
+signed policies live in the signer's own ``custody.db`` (0600, in its 0700 home), never in the
+database the engine and web read.
 """
 
 from __future__ import annotations
@@ -25,14 +31,16 @@ from typing import Any
 from bastion.custody.audit import AuditLog
 from bastion.custody.layout import HomeLayout
 from bastion.custody.signer._model import Refusal, SignerOptions, public_key_hex, read_public_key
+from bastion.custody.signer.hardening import make_undumpable
 from bastion.custody.signer.protocol import FrameError, encode, read_frame
+from bastion.custody.signer.roles import RESERVED_OPS, Role, SignerConfig, refusal_reason
 from bastion.custody.signer.rpc import error_to_wire
 from bastion.custody.signer.service import SignerService
 from bastion.custody.vault import SIGNER_KEY_BINDING, SealedSecret, Vault, load_signing_key
 from bastion.errors import BastionError, ConfigError, CustodyError
-from bastion.storage import create_engine_for, database_url, session_factory, upgrade
+from bastion.storage import create_engine_for, session_factory, upgrade
 
-__all__ = ["SignerServer", "peer_credentials", "run_signer"]
+__all__ = ["SignerServer", "development_notice", "peer_credentials", "run_signer"]
 
 log = logging.getLogger("bastion.signer")
 
@@ -49,14 +57,21 @@ def peer_credentials(sock: socket.socket) -> tuple[int, int, int]:
 class SignerServer:
     """Serve a :class:`SignerService` on a Unix socket."""
 
-    def __init__(self, service: SignerService, layout: HomeLayout, *, allowed_uid: int | None = None) -> None:
+    def __init__(self, service: SignerService, layout: HomeLayout, *, config: SignerConfig | None = None) -> None:
         self.service = service
         self.layout = layout
-        self.allowed_uid = os.getuid() if allowed_uid is None else allowed_uid
+        self.config = SignerConfig.development(os.getuid()) if config is None else config
         self._server: asyncio.Server | None = None
 
+    @property
+    def socket_mode(self) -> int:
+        """0600 when the signer's own uid is its only client; else 0666, the socket's directory
+        (0750, group of the clients, made by ``bastion install --system``) and the uid check
+        deciding who gets in."""
+        return 0o600 if self.config.uids <= {os.getuid()} else 0o666
+
     async def start(self) -> None:
-        """Bind the socket with mode 0600 (refusing to steal one a live signer listens on)."""
+        """Bind the socket (refusing to steal one a live signer listens on)."""
         path = self.layout.check_socket_path()
         if path.exists() or path.is_symlink():
             probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -73,7 +88,7 @@ class SignerServer:
             self._server = await asyncio.start_unix_server(self._connection, path=os.fspath(path))
         finally:
             os.umask(old)
-        os.chmod(path, 0o600)
+        os.chmod(path, self.socket_mode)
 
     async def close(self) -> None:
         """Stop listening and remove the socket."""
@@ -92,7 +107,8 @@ class SignerServer:
             writer.close()
             return
         peer = {"pid": pid, "uid": uid}
-        if uid != self.allowed_uid:
+        roles = self.config.roles_of(uid)
+        if not roles:
             log.warning("refused a connection from pid %s uid %s", pid, uid)
             self.service.audit.append("refused", {"account": "*", "reason": "peer uid not allowed", "peer": peer})
             writer.close()
@@ -108,14 +124,30 @@ class SignerServer:
                     break
                 if message is None:
                     break
-                writer.write(encode(await self._answer(message, peer)))
+                writer.write(encode(await self._answer(message, peer, roles)))
                 await writer.drain()
         except (ConnectionError, OSError):
             pass
         finally:
             writer.close()
 
-    async def _answer(self, message: dict[str, Any], peer: dict[str, int]) -> dict[str, Any]:
+    def _forbidden(self, op: str, params: dict[str, Any], peer: dict[str, int], reason: str) -> dict[str, Any]:
+        account = params.get("account")
+        self.service.audit.append(
+            "refused",
+            {
+                "account": account[:64] if isinstance(account, str) else "*",
+                "op": op[:64],
+                "reason": reason,
+                "peer": peer,
+            },
+        )
+        log.warning("refused %s from uid %s: %s", op[:64], peer.get("uid"), reason)
+        return {"kind": "forbidden", "message": f"uid {peer.get('uid')}: {reason}"}
+
+    async def _answer(
+        self, message: dict[str, Any], peer: dict[str, int], roles: frozenset[Role] = frozenset({Role.OPERATOR})
+    ) -> dict[str, Any]:
         request_id = message.get("id")
         op, params = message.get("op"), message.get("params", {})
         if not isinstance(op, str) or not isinstance(params, dict):
@@ -124,6 +156,11 @@ class SignerServer:
                 "ok": False,
                 "error": {"kind": "bad_request", "message": "a request needs 'op' (string) and 'params' (object)"},
             }
+        reason = refusal_reason(roles, op, params)
+        if reason is not None:
+            return {"id": request_id, "ok": False, "error": self._forbidden(op, params, peer, reason)}
+        if op in RESERVED_OPS and not hasattr(self.service, f"op_{op}"):
+            return {"id": request_id, "ok": False, "error": {"kind": "not_implemented", "message": RESERVED_OPS[op]}}
         try:
             result = await self.service.handle(op, params, peer)
         except Refusal as refusal:
@@ -174,19 +211,37 @@ def _open(layout: HomeLayout, passphrase: str) -> tuple[Vault, AuditLog, Any]:
     return vault, audit, key
 
 
+def development_notice(config: SignerConfig) -> str | None:
+    """The one line the signer prints at start when it runs the development layout, else None."""
+    uid = os.getuid()
+    if uid not in config.uids:
+        return None
+    return (
+        f"signer: development layout: the signer and its client uid {uid} are the same user, so that user's "
+        "processes can read the signer's files; run the production layout (`bastion install --system`, README "
+        "'Production') for real funds"
+    )
+
+
 async def run_signer(
     layout: HomeLayout,
     passphrase: str,
     *,
     options: SignerOptions | None = None,
     ready: Callable[[str], None] | None = None,
+    config: SignerConfig | None = None,
 ) -> int:
     """Run the signer until SIGTERM/SIGINT or ``panic``; return the process exit code."""
+    make_undumpable()  # again, for a caller that did not start through `bastion signer`
+    config = SignerConfig.development(os.getuid()) if config is None else config
     layout.ensure()
     _configure_logging(layout)
+    notice = development_notice(config)
+    if notice is not None:
+        log.warning("%s", notice)
     vault, audit, key = _open(layout, passphrase)
     del passphrase
-    engine = create_engine_for(database_url())
+    engine = create_engine_for(layout.custody_database_url(production=config.production))
     try:
         upgrade(engine)
         service = SignerService(
@@ -200,7 +255,7 @@ async def run_signer(
         replayed = service.replay_audit()
         audit.append("lifecycle", {"account": "*", "event": "started", "pid": os.getpid(), "replayed": replayed})
         await service.load_accounts()
-        server = SignerServer(service, layout)
+        server = SignerServer(service, layout, config=config)
         await server.start()
     except BaseException:
         audit.close(sign=True)

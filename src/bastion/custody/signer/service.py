@@ -635,6 +635,7 @@ class SignerService(PolicyOps, KeyOps):
         return {
             "account": account.name,
             "exchange": key.exchange,
+            "url": key.url,
             "key_hint": key.key_hint,
             "fingerprint": key.fingerprint,
             "status": key.status,

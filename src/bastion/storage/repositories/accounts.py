@@ -19,14 +19,19 @@ _EXCHANGE = re.compile(r"^[a-z0-9_]{1,32}$")
 
 def _record(row: AccountRow) -> AccountRecord:
     return AccountRecord(
-        id=row.id, name=row.name, exchange=row.exchange, state=AccountState(row.state), created_at=row.created_at
+        id=row.id,
+        name=row.name,
+        exchange=row.exchange,
+        state=AccountState(row.state),
+        created_at=row.created_at,
+        url=row.url,
     )
 
 
 class AccountRepository(Repository):
     """Create, find and change the state of accounts."""
 
-    def create(self, name: str, exchange: str) -> AccountRecord:
+    def create(self, name: str, exchange: str, *, url: str | None = None) -> AccountRecord:
         """Add an account in state ACTIVE.
 
         Parameters
@@ -35,6 +40,8 @@ class AccountRepository(Repository):
             Unique name: letters, digits, ``_ . -``, at most 64 characters.
         exchange
             ccxt exchange id such as ``binance``, or ``simulator``.
+        url
+            The exchange's API URL when it is not the exchange's own (the simulator's).
 
         Raises
         ------
@@ -47,7 +54,9 @@ class AccountRepository(Repository):
             raise ValidationError(f"exchange id {exchange!r} is not valid; expected a ccxt id such as 'binance'")
         if self._row(name) is not None:
             raise ValidationError(f"account name {name!r} is already taken; expected a new name")
-        row = AccountRow(name=name, exchange=exchange, state=AccountState.ACTIVE.value, created_at=self.clock())
+        row = AccountRow(
+            name=name, exchange=exchange, state=AccountState.ACTIVE.value, created_at=self.clock(), url=url
+        )
         self.session.add(row)
         self.session.flush()
         return _record(row)
@@ -72,6 +81,15 @@ class AccountRepository(Repository):
         if row is None:
             raise ValidationError(f"no account named {name!r}")
         row.state = AccountState(state).value
+        self.session.flush()
+        return _record(row)
+
+    def set_url(self, name: str, url: str | None) -> AccountRecord:
+        """Set the account's exchange URL (None: the exchange's own) and return the account."""
+        row = self._row(name)
+        if row is None:
+            raise ValidationError(f"no account named {name!r}")
+        row.url = url
         self.session.flush()
         return _record(row)
 
