@@ -178,6 +178,26 @@ def check(account: Annotated[str | None, typer.Option(help="One account; default
         raise typer.Exit(EXIT_FINDINGS)
 
 
+@app.command(name="ack-findings")
+def ack_findings(account: Annotated[str, typer.Option(help="The account the leak detector halted.")]) -> None:
+    """Acknowledge the orders the leak detector found on an account (asks for the vault passphrase).
+
+    The account stays HALTED; resume it afterwards with ``bastion policy set --account A --state active``.
+    Revoke the key first if those orders are not yours.
+    """
+    from bastion.cli._prompt import read_passphrase
+
+    passphrase = read_passphrase()
+    with _client() as signer:
+        result = signer.call("ack_findings", account=account, passphrase=passphrase)
+    found = result["acknowledged"]
+    typer.echo(f"{account}: acknowledged {len(found)} order(s) not sent by Bastion")
+    for order in found:
+        typer.echo(f"  {order['exchange_order_id']}  {order['side']} {order['amount']} {order['symbol']}")
+    if result.get("resume"):
+        typer.echo(f"the account is {result['state']}; resume it with `{result['resume']}`")
+
+
 @app.command()
 def remove(account: Annotated[str, typer.Option(help="The account whose key to remove.")]) -> None:
     """Remove an account's key from the signer's memory and the database."""

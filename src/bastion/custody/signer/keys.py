@@ -224,7 +224,13 @@ class KeyOps:
             account,
         )
         if reasons and not was_paused:
-            self._alert(account, f"account {account.name} PAUSED: its key changed permissions. " + " ".join(reasons))
+            self._alert(
+                account,
+                f"account {account.name} PAUSED: its key changed permissions. "
+                + " ".join(reasons)
+                + " It resumes by itself once the key is safe again: remove that permission on the exchange, then "
+                f"run `bastion keys check --account {account.name}`.",
+            )
         elif not reasons and was_paused:
             self._append("key_event", {"account": account.name, "event": "resumed"}, account)
         return {"permissions": summary, "refused_reasons": list(reasons), "paused": account.paused}

@@ -54,7 +54,7 @@ from bastion.custody.signer._model import (
 )
 from bastion.custody.signer.endpoints import guard_client
 from bastion.custody.signer.keys import KeyOps
-from bastion.custody.signer.policies import PolicyOps
+from bastion.custody.signer.policies import PolicyOps, resume_hint
 from bastion.custody.signer.revoke import revoke_instructions
 from bastion.custody.vault import SealedSecret, SecretBinding, Vault
 from bastion.errors import (
@@ -235,7 +235,10 @@ class SignerService(PolicyOps, KeyOps):
             except ConfigError as exc:
                 problem = f"it does not parse: {exc}"
         if problem is not None or config is None:
-            message = f"account {record.account} HALTED: the stored policy was refused, {problem}"
+            message = (
+                f"account {record.account} HALTED: the stored policy was refused, {problem}. "
+                f"Check it with `bastion policy show --account {record.account}`. " + resume_hint(record.account)
+            )
             log.error(message)
             self._append("alert", {"account": record.account, "message": message})
             return PolicyConfig(state=PolicyState.HALTED), stored.revision, message
@@ -301,6 +304,7 @@ class SignerService(PolicyOps, KeyOps):
             "keys_remove": self.op_keys_remove,
             "policy_show": self.op_policy_show,
             "policy_set": self.op_policy_set,
+            "ack_findings": self.op_ack_findings,
             "panic": self.op_panic,
         }
 
