@@ -79,6 +79,8 @@ class PolicyOps:
         account.revision = revision
         account.reason = reason
         self._audit_policy(account, change, before, loosened, authorized)
+        if account.policy.state is PolicyState.HALTED:
+            self.send_witness(f"account {account.name} halted")
 
     def _audit_policy(
         self,

@@ -18,8 +18,8 @@ cannot both spend the same remaining budget.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
-import json
 import os
 from collections.abc import Awaitable, Callable, Mapping
 from decimal import Decimal, InvalidOperation
@@ -29,7 +29,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from sqlalchemy.orm import Session, sessionmaker
 
-from bastion.custody.audit import AuditLog
+from bastion.custody.audit import AuditCorruptError, AuditEntry, AuditLog
 from bastion.custody.layout import HomeLayout
 from bastion.custody.policy import (
     Denied,
@@ -41,8 +41,10 @@ from bastion.custody.policy import (
 )
 from bastion.custody.signer._model import (
     Account,
+    AuditedKey,
     Refusal,
     SignerOptions,
+    audited_key_event,
     balance_json,
     decimal_param,
     log,
@@ -50,6 +52,7 @@ from bastion.custody.signer._model import (
     policy_message,
     text_param,
     trade_json,
+    utc,
     wall_ms,
 )
 from bastion.custody.signer.endpoints import guard_client
@@ -120,30 +123,55 @@ class SignerService(PolicyOps, KeyOps):
         self._last_head_ms = clock()
         self._history: dict[str, list[tuple[str, dict[str, Any]]]] = {}
         self._policy_revisions: dict[str, int] = {}
+        self._key_states: dict[str, AuditedKey] = {}
+        self._last_witness_ms = clock()
 
     # ------------------------------------------------------------------ start-up
 
     def replay_audit(self) -> int:
-        """Read the audit log once: the orders each account sent, 24 h budgets, policy revisions."""
+        """Verify the audit log, then read it: orders each account sent, 24 h budgets, policy revisions, key status.
+
+        Nothing is taken from a log that does not verify: the bytes up to the signed checkpoint
+        must hash to its digest and every later entry must continue the chain
+        (:meth:`AuditLog.replay`), and a non-empty log must have a signed head.
+
+        Raises
+        ------
+        AuditError
+            The log was altered; the signer does not start on it.
+        """
+        history: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+        revisions: dict[str, int] = {}
+        key_states: dict[str, AuditedKey] = {}
         count = 0
-        path = self.layout.audit_log
-        if not path.exists():
-            return 0
-        with path.open("rb") as handle:
-            for line in handle:
-                try:
-                    entry = json.loads(line)
-                except json.JSONDecodeError:
-                    continue
-                payload = entry.get("payload") or {}
-                account = payload.get("account")
-                if not isinstance(account, str):
-                    continue
-                kind = entry.get("kind")
-                self._history.setdefault(account, []).append((kind, {**payload, "_ts_ms": entry.get("ts_ms")}))
-                if kind == "policy_change" and isinstance(payload.get("revision"), int):
-                    self._policy_revisions[account] = payload["revision"]
-                count += 1
+
+        def visit(entry: AuditEntry) -> None:
+            nonlocal count
+            payload = entry.payload
+            account = payload.get("account")
+            if not isinstance(account, str):
+                return
+            kind = entry.kind
+            history.setdefault(account, []).append((kind, {**payload, "_ts_ms": entry.ts_ms}))
+            if kind == "policy_change" and isinstance(payload.get("revision"), int):
+                revisions[account] = payload["revision"]
+            if kind == "key_event":
+                audited_key_event(key_states, account, payload, entry.ts_ms)
+            count += 1
+
+        report = self.audit.replay(visit)
+        if report.entries and self.audit.latest_head is None:
+            raise AuditCorruptError(
+                f"{self.audit.path} has {report.entries} entries but no signed head: its heads file was removed or "
+                "replaced; run `bastion audit verify` and keep the log for investigation"
+            )
+        self._history, self._policy_revisions, self._key_states = history, revisions, key_states
+        log.info(
+            "audit log verified: %d entries (%d checked one by one after the checkpoint at seq %d)",
+            report.entries,
+            report.checked_entries,
+            report.checkpoint_seq,
+        )
         return count
 
     async def load_accounts(self) -> None:
@@ -158,10 +186,25 @@ class SignerService(PolicyOps, KeyOps):
                 self._append("alert", {"account": record.account, "message": f"key cannot be unsealed: {exc}"})
                 continue
             account = await self._open_account(record, credentials)
+            self._apply_audited_key(account)
             for kind, payload in self._history.pop(record.account, []):
                 account.sent.replay(kind, payload)
                 self._preload_budget(account, kind, payload)
         self._history.clear()
+        self.send_witness("signer started")
+
+    def _apply_audited_key(self, account: Account) -> None:
+        """Take the key's status and last check from the verified audit log, not the unsigned database row."""
+        audited = self._key_states.get(account.name)
+        account.last_permission_check_ms = audited.checked_ms if audited is not None else 0
+        if audited is not None and audited.paused and not account.paused:
+            message = (
+                f"account {account.name} PAUSED: the database says its key is active, but the audit log's last "
+                f"permission check paused it ({audited.reason}); the database was changed outside the signer. "
+                f"It resumes by itself once the key is safe: run `bastion keys check --account {account.name}`."
+            )
+            account.key = dataclasses.replace(account.key, status="paused", status_reason=audited.reason)
+            self._alert(account, message)
 
     def _unseal(self, record: ApiKeyRecord) -> ApiCredentials:
         binding = SecretBinding(
@@ -267,6 +310,29 @@ class SignerService(PolicyOps, KeyOps):
         # but fsynced with the next request (or within a second, see tick): one fsync per call.
         entry = self.audit.append(kind, payload, secrets=secrets_, sync=kind != "outcome")
         return entry.seq
+
+    def send_witness(self, reason: str) -> str | None:
+        """Send the signed audit head to the notification channel, as a witness kept off this machine.
+
+        Returns ``SEQ:HASH`` (what ``bastion audit verify --witness`` takes), or None for an empty log.
+        """
+        if self.audit.unsigned_entries:
+            self.audit.sign_head()
+        head = self.audit.latest_head
+        self._last_witness_ms = self.clock()
+        if head is None or head.seq < 0:
+            return None
+        witness = f"{head.seq}:{head.hash}"
+        signed = utc(head.ts_ms).strftime("%Y-%m-%d %H:%M:%S UTC")
+        self.notifier.notify(
+            "audit_witness",
+            "audit log witness",
+            f"Signed audit head ({reason}): entry {head.seq}, hash {head.hash}, signed {signed} by key "
+            f"{head.public_key[:16]}. Keep this message: `bastion audit verify --witness {witness}` proves later "
+            "that the log still holds this entry (a log replaced by an older copy fails).",
+        )
+        self._append("witness", {"account": "*", "seq": head.seq, "hash": head.hash, "reason": reason})
+        return witness
 
     def sign_head_if_due(self, *, force: bool = False) -> None:
         """Sign the audit head when entries were added and the interval passed (or ``force``)."""
@@ -714,6 +780,7 @@ class SignerService(PolicyOps, KeyOps):
                 account,
             )
             report.append(entry)
+        self.send_witness("panic")
         self.stopping.set()
         return {"accounts": report, "signer": "stopping: secrets purged"}
 
@@ -749,6 +816,9 @@ class SignerService(PolicyOps, KeyOps):
                 await self._guarded(account, self.check_for_leaks)
         self.audit.sync()
         self.sign_head_if_due()
+        if now - self._last_witness_ms >= self.options.witness_interval_s * 1000:
+            self.send_witness("hourly")
+            self.audit.write_checkpoint()
 
     async def _guarded(self, account: Account, job: Callable[[Account], Awaitable[Any]]) -> None:
         if account.name not in self.accounts:
