@@ -106,18 +106,9 @@ def test_an_older_policy_row_plus_a_same_length_edit_of_the_log_does_not_resume_
         _edit_same_length(log, b"request", b'"op":"place_order"', b'"op":"place_ordex"')
         if checkpoint == "deleted":
             service.audit.checkpoint_path.unlink()
-        try:
-            restarted = await signer_home.start()
-        except AuditError as exc:
-            assert "altered" in str(exc) or "does not verify" in str(exc)
-            return
-        try:  # if it started at all, the account must not trade
-            account = restarted.accounts["alice"]
-            assert account.policy.state is PolicyState.HALTED, "the old ACTIVE policy was accepted"
-            with pytest.raises(Refusal):
-                await _order(restarted, sim, "after-attack-1")
-        finally:
-            await signer_home.stop(restarted)
+        # The signer refuses to start on a log that does not verify: nothing is replayed from it.
+        with pytest.raises(AuditError, match=r"altered|does not verify"):
+            await signer_home.start()
 
     run(scenario())
 
