@@ -562,6 +562,7 @@ class AuditLog:
         boundary = checkpoint.size if checkpoint is not None else 0
         offset = 0
         checked = 0
+        met = False
         with self._path.open("rb") as f:
             for lineno, line in enumerate(f, 1):
                 digest.update(line)
@@ -570,6 +571,7 @@ class AuditLog:
                     entry = self._trusted_entry(line, lineno, chain)
                     if end == boundary:
                         self._check_checkpoint(checkpoint, digest, chain)
+                        met = True
                 else:
                     failure = chain.feed(line, lineno)
                     if failure is not None:
@@ -580,7 +582,7 @@ class AuditLog:
                     checked += 1
                 offset = end
                 visit(entry)
-        if offset < boundary or (boundary and chain.expected_seq - 1 != checkpoint.seq):  # type: ignore[union-attr]
+        if boundary and not met:
             raise AuditCorruptError(f"{self._path} does not end on a line at its signed checkpoint; it was altered")
         if chain.expected_seq != self._next_seq or chain.prev != self._prev or offset != self._size:
             raise AuditCorruptError(f"{self._path} changed while it was being replayed; another writer?")

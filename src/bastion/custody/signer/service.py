@@ -29,7 +29,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from sqlalchemy.orm import Session, sessionmaker
 
-from bastion.custody.audit import AuditCorruptError, AuditEntry, AuditLog
+from bastion.custody.audit import AuditCorruptError, AuditEntry, AuditError, AuditLog
 from bastion.custody.layout import HomeLayout
 from bastion.custody.policy import (
     Denied,
@@ -58,6 +58,7 @@ from bastion.custody.signer._model import (
 from bastion.custody.signer.endpoints import guard_client
 from bastion.custody.signer.keys import KeyOps
 from bastion.custody.signer.policies import PolicyOps, resume_hint
+from bastion.custody.signer.protocol import FrameError, check_values
 from bastion.custody.signer.revoke import revoke_instructions
 from bastion.custody.vault import SealedSecret, SecretBinding, Vault
 from bastion.errors import (
@@ -305,10 +306,21 @@ class SignerService(PolicyOps, KeyOps):
     # ------------------------------------------------------------------ audit
 
     def _append(self, kind: str, payload: Mapping[str, Any], account: Account | None = None) -> int:
+        """Append to the audit log; when it cannot be written, alert and refuse (fail closed)."""
         secrets_ = account.secrets if account is not None else ()
         # A request is fsynced before it goes to the exchange. Its outcome is written at once
         # but fsynced with the next request (or within a second, see tick): one fsync per call.
-        entry = self.audit.append(kind, payload, secrets=secrets_, sync=kind != "outcome")
+        try:
+            entry = self.audit.append(kind, payload, secrets=secrets_, sync=kind != "outcome")
+        except AuditError as exc:
+            name = payload.get("account") if isinstance(payload.get("account"), str) else "*"
+            message = (
+                f"the audit log cannot be written ({type(exc).__name__}: {exc}); the signer refuses every request "
+                "it cannot record. Free disk space or fix the audit folder, then restart the signer."
+            )
+            log.error("ALERT account %s: %s", name, message)
+            self.notifier.notify("error", f"Bastion: the signer cannot write its audit log ({name})", message)
+            raise Refusal("audit_unavailable", message) from None
         return entry.seq
 
     def send_witness(self, reason: str) -> str | None:
@@ -344,7 +356,17 @@ class SignerService(PolicyOps, KeyOps):
     # ------------------------------------------------------------------ dispatch
 
     async def handle(self, op: str, params: Mapping[str, Any], peer: Mapping[str, int]) -> Any:
-        """Run one request and return its result, or raise :class:`Refusal`."""
+        """Run one request and return its result, or raise :class:`Refusal`.
+
+        The whole request is validated first (text, nesting, integer sizes), so a malformed one is
+        refused before any policy counts it as a denial.
+        """
+        try:
+            check_values({"op": op, "params": params}, where="the request")
+        except FrameError as exc:
+            safe_op = op.encode("utf-8", "backslashreplace").decode("utf-8")[:64] if isinstance(op, str) else "?"
+            self._append("refused", {"account": "*", "op": safe_op, "reason": str(exc), "peer": dict(peer)})
+            raise Refusal("bad_request", str(exc)) from None
         handler = self._handlers().get(op)
         if handler is None:
             self._append("refused", {"op": op[:64], "reason": "unknown operation", "peer": dict(peer)})
@@ -800,9 +822,13 @@ class SignerService(PolicyOps, KeyOps):
         for account in list(self.accounts.values()):
             await self._purge(account)
         self.accounts.clear()
-        self._append("lifecycle", {"account": "*", "event": "stopped"})
-        self.audit.close(sign=True)
-        self.vault.close()
+        try:
+            self._append("lifecycle", {"account": "*", "event": "stopped"})
+        except Refusal:  # the log failed: it was alerted, close the rest anyway
+            pass
+        finally:
+            self.audit.close(sign=True)
+            self.vault.close()
 
     # ------------------------------------------------------------------ background
 
