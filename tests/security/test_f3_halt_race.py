@@ -165,6 +165,9 @@ def test_acknowledging_leak_findings_needs_the_passphrase_and_is_audited(
             await service.handle("keys_check", {"account": "alice"}, OPERATOR)
             account = service.accounts["alice"]
             assert account.foreign
+            assert account.reason is not None
+            assert "`bastion keys ack-findings --account alice`" in account.reason  # the halt says how to resume
+            assert "`bastion policy set --account alice --state active`" in account.reason
             with pytest.raises(Refusal) as refused:
                 await service.handle("ack_findings", {"account": "alice", "passphrase": "wrong"}, OPERATOR)
             assert refused.value.kind == "unauthorized"

@@ -135,6 +135,21 @@ class AuditLog:
         "_size",
     )
 
+    _path: Path
+    _heads_path: Path
+    _checkpoint_path: Path
+    _key: Ed25519PrivateKey
+    _public_key: str
+    _clock: Callable[[], int]
+    _fd: int
+    _heads_fd: int
+    _next_seq: int
+    _prev: str
+    _last_offset: int
+    _size: int
+    _signed_seq: int
+    _last_head: str
+
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._closed = False

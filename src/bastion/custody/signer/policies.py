@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from bastion.custody.policy import (
     PolicyConfig,
@@ -25,6 +25,13 @@ from bastion.errors import (
     ConfigError,
 )
 from bastion.storage import AccountRepository, PolicyRepository
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from sqlalchemy.orm import Session, sessionmaker
+
+    from bastion.custody.layout import HomeLayout
+    from bastion.services.notify import Notifier
 
 __all__ = ["PolicyOps", "leak_resume_hint", "resume_hint"]
 
@@ -47,6 +54,17 @@ def leak_resume_hint(account: str) -> str:
 
 class PolicyOps:
     """Policy operations of :class:`~bastion.custody.signer.service.SignerService`."""
+
+    if TYPE_CHECKING:  # provided by SignerService
+        layout: HomeLayout
+        sessions: sessionmaker[Session]
+        notifier: Notifier
+        clock: Callable[[], int]
+        _signing_key: Ed25519PrivateKey
+
+        def _append(self, kind: str, payload: Mapping[str, Any], account: Account | None = None) -> int: ...
+        def _account(self, params: Mapping[str, Any]) -> Account: ...
+        def send_witness(self, reason: str) -> str | None: ...
 
     # ------------------------------------------------------------------ policy
 
