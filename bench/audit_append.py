@@ -1,6 +1,7 @@
 """Measure AuditLog.append latency and throughput (each append is written and fsynced).
 
-Run: ``.venv/bin/python bench/audit_append.py [--n 5000] [--dir PATH]``.
+Run: ``.venv/bin/python bench/audit_append.py [--n 5000] [--dir PATH] [--sign-on-sync]``.
+``--sign-on-sync`` opens the log as the signer does: a head is signed with every fsync.
 ``--dir`` should be on the disk ``$BASTION_HOME`` will live on.
 """
 
@@ -22,11 +23,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=5000)
     parser.add_argument("--dir", type=Path, default=None)
+    parser.add_argument("--sign-on-sync", action="store_true", help="sign the head with every append, as the signer")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
         path = Path(tmp) / "audit.jsonl"
         key = Ed25519PrivateKey.generate()
-        log = AuditLog.open(path, signing_key=key, clock=lambda: time.time_ns() // 1_000_000)
+        log = AuditLog.open(
+            path, signing_key=key, clock=lambda: time.time_ns() // 1_000_000, sign_on_sync=args.sign_on_sync
+        )
         payload = {
             "account": "alice", "exchange": "binance", "key_id": "k1", "op": "create_order",
             "symbol": "BTC/USDT", "side": "buy", "type": "limit", "amount": Decimal("0.00150"),
@@ -52,7 +56,8 @@ def main() -> None:
             return latencies[min(len(latencies) - 1, int(p * len(latencies)))] * 1e6
 
         line_bytes = path.stat().st_size / args.n
-        print(f"appends: {args.n} x ~{line_bytes:.0f} B lines, each write+fsync, dir={tmp}")
+        signed = ", head signed with each" if args.sign_on_sync else ""
+        print(f"appends: {args.n} x ~{line_bytes:.0f} B lines, each write+fsync{signed}, dir={tmp}")
         print(
             f"latency us: p50 {pct(0.50):.0f}  p90 {pct(0.90):.0f}  p99 {pct(0.99):.0f}  "
             f"max {latencies[-1] * 1e6:.0f}  mean {statistics.mean(latencies) * 1e6:.0f}"

@@ -158,19 +158,46 @@ def _check_log_exists(log: Path) -> None:
         )
 
 
+_WITNESS = re.compile(r"(\d{1,18}):([0-9a-fA-F]{64})")
+
+
+def _witness(text: str) -> tuple[int, str]:
+    match = _WITNESS.fullmatch(text.strip())
+    if match is None:
+        raise ConfigError(
+            f"--witness {text[:80]!r} is not SEQ:HASH; expected the entry number and its 64-hex-character hash "
+            "from an audit witness notification, such as 1234:3f9a…"
+        )
+    return int(match.group(1)), match.group(2).lower()
+
+
 @app.command("verify")
-def verify_command(public_key: PublicKeyOption = None) -> None:
+def verify_command(
+    public_key: PublicKeyOption = None,
+    witness: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--witness",
+            metavar="SEQ:HASH",
+            help="A signed head the signer sent to your notification channel; the log must still hold it "
+            "(repeatable). Catches a log replaced by an older copy.",
+        ),
+    ] = None,
+) -> None:
     """Check the whole audit log, its hash chain and signed heads against the pinned public key."""
     from bastion.custody.audit import verify
 
     layout = _home_layout()
     key, key_source = _pinned_key(public_key, lambda: layout)
+    witnesses = [_witness(w) for w in witness or []]
     log = layout.audit_log
     _check_log_exists(log)
-    result = _settled(lambda: verify(log, key), _partial)
+    result = _settled(lambda: verify(log, key, witnesses=witnesses), _partial)
     if not result.ok:
         _fail("audit log", result, key_source)
     line = f"audit log intact: {result.entries} entries in {log}; {_head_text(result.head)}"
+    if witnesses:
+        line += f"; holds the {len(witnesses)} witnessed head(s)"
     if result.unsigned_entries:
         line += f"; {result.unsigned_entries} newer entries chained but not yet signed"
     typer.echo(f"{line}; key {_fingerprint(key.hex())} (pinned from {key_source})")

@@ -179,35 +179,54 @@ def check(account: Annotated[str | None, typer.Option(help="One account; default
         raise typer.Exit(EXIT_FINDINGS)
 
 
+@app.command(name="ack-findings")
+def ack_findings(account: Annotated[str, typer.Option(help="The account the leak detector halted.")]) -> None:
+    """Acknowledge the orders the leak detector found on an account (asks for the vault passphrase).
+
+    The account stays HALTED; resume it afterwards with ``bastion policy set --account A --state active``.
+    Revoke the key first if those orders are not yours.
+    """
+    from bastion.cli._prompt import read_passphrase
+
+    passphrase = read_passphrase()
+    with _client() as signer:
+        result = signer.call("ack_findings", account=account, passphrase=passphrase)
+    found = result["acknowledged"]
+    typer.echo(f"{account}: acknowledged {len(found)} order(s) not sent by Bastion")
+    for order in found:
+        typer.echo(f"  {order['exchange_order_id']}  {order['side']} {order['amount']} {order['symbol']}")
+    if result.get("resume"):
+        typer.echo(f"the account is {result['state']}; resume it with `{result['resume']}`")
+
+
 @app.command()
 def remove(account: Annotated[str, typer.Option(help="The account whose key to remove.")]) -> None:
-    """Remove an account's key from the signer's memory and the database."""
+    """Remove an account's key from the signer's memory and the database (asks for the vault passphrase).
+
+    With the signer stopped, the key is removed here, and the removal is still written to the
+    signed audit log.
+    """
+    from bastion.cli._prompt import read_passphrase
+
+    passphrase = read_passphrase()
     try:
         with _client() as signer:
-            result = signer.call("keys_remove", account=account)
+            result = signer.call("keys_remove", account=account, passphrase=passphrase)
     except SignerUnavailable:
-        result = _remove_offline(account)
+        result = _remove_offline(account, passphrase)
     except SignerRefused as exc:
         if exc.kind != "not_found":
             raise
-        result = _remove_offline(account)
+        result = _remove_offline(account, passphrase)
     typer.echo(f"removed the key of account {account}; also delete it on the exchange:")
     for step in result["revoke"]:
         typer.echo(f"  {step}")
 
 
-def _remove_offline(account: str) -> dict[str, Any]:
+def _remove_offline(account: str, passphrase: str) -> dict[str, Any]:
     from bastion.custody.layout import HomeLayout
     from bastion.custody.signer.revoke import revoke_instructions
-    from bastion.storage import AccountRepository, ApiKeyRepository, create_engine_for, session_factory
+    from bastion.services.vault import remove_key_offline
 
-    engine = create_engine_for(HomeLayout.from_env().custody_database_url())
-    try:
-        with session_factory(engine).begin() as session:
-            record = AccountRepository(session).get(account)
-            if record is None or not ApiKeyRepository(session).remove(record.id):
-                raise ValidationError(f"account {account!r} has no stored key")
-            exchange = record.exchange
-    finally:
-        engine.dispose()
+    exchange = remove_key_offline(HomeLayout.from_env(), passphrase, account)
     return {"revoke": list(revoke_instructions(exchange))}

@@ -31,7 +31,34 @@ def _decimal(value: str | None, option: str) -> str | None:
         raise ValidationError(f"{option} must be a decimal number such as 0.001, got {value!r}") from None
     if not number.is_finite() or number <= 0:
         raise ValidationError(f"{option} must be a positive decimal number, got {value!r}")
-    return value
+    return format(number, "f")
+
+
+def plain_number(value: object) -> str:
+    """Render an amount or price from the signer as a plain decimal (never a float, never ``1E-8``)."""
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        number = Decimal(repr(value))
+    else:
+        try:
+            number = Decimal(str(value))
+        except InvalidOperation:
+            return str(value)
+    if not number.is_finite():
+        return str(value)
+    text = format(number, "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def order_line(order: dict[str, Any]) -> str:
+    """Return the one-line summary `bastion trade` prints for a placed order."""
+    price = "market" if order.get("price") is None else plain_number(order["price"])
+    return (
+        f"order {order['exchange_order_id']} {order['status']}: {order['side']} {order['type']} "
+        f"{plain_number(order['amount'])} {order['symbol']} @ {price} (client id {order['client_order_id']}, "
+        f"filled {plain_number(order.get('filled'))})"
+    )
 
 
 def trade(
@@ -74,11 +101,7 @@ def trade(
             if exc.compared:
                 typer.echo("  compared: " + ", ".join(f"{k}={v}" for k, v in exc.compared.items()), err=True)
             raise typer.Exit(EXIT_DENIED) from None
-    typer.echo(
-        f"order {order['exchange_order_id']} {order['status']}: {order['side']} {order['type']} {order['amount']} "
-        f"{order['symbol']} @ {order['price'] or 'market'} (client id {order['client_order_id']}, "
-        f"filled {order['filled']})"
-    )
+    typer.echo(order_line(order))
 
 
 def _stop_bots() -> int:

@@ -5,7 +5,7 @@ Where they go
 ``$BASTION_HOME/notifications.toml``::
 
     urls = ["tgram://BOT_TOKEN/CHAT_ID", "ntfy://ntfy.example.org/bastion"]
-    kinds = ["deal_closed", "stop_loss", "error", "policy_denial", "leak_alert"]   # optional filter
+    kinds = ["deal_closed", "stop_loss", "error", "policy_denial", "leak_alert", "audit_witness"]  # optional
     anti_phishing_phrase = "blue heron at dawn"                                     # optional
 
 or ``BASTION_NOTIFY_URLS`` (comma-separated apprise URLs), which replaces the file's ``urls``
@@ -36,7 +36,14 @@ from bastion.errors import ConfigError, scrub
 __all__ = ["CONFIG_FILE", "KINDS", "NOTIFY_URLS_ENV", "NotificationKind", "Notifier"]
 
 NotificationKind = Literal[
-    "deal_opened", "deal_closed", "safety_order_filled", "stop_loss", "error", "policy_denial", "leak_alert"
+    "deal_opened",
+    "deal_closed",
+    "safety_order_filled",
+    "stop_loss",
+    "error",
+    "policy_denial",
+    "leak_alert",
+    "audit_witness",
 ]
 #: Every kind of notification, in the order the filter lists them.
 KINDS: tuple[NotificationKind, ...] = (
@@ -47,6 +54,7 @@ KINDS: tuple[NotificationKind, ...] = (
     "error",
     "policy_denial",
     "leak_alert",
+    "audit_witness",
 )
 #: Environment variable with comma-separated apprise URLs.
 NOTIFY_URLS_ENV = "BASTION_NOTIFY_URLS"
@@ -61,6 +69,7 @@ _TYPES = {
     "error": "failure",
     "policy_denial": "warning",
     "leak_alert": "failure",
+    "audit_witness": "info",
 }
 _TITLE_PREFIX = "[Bastion] "
 _PHRASE_LENGTH = (4, 64)

@@ -517,3 +517,81 @@ def change_passphrase(layout: HomeLayout, vault: Vault, new_passphrase: str) -> 
     kdf = kdf_summary(layout.vault_header)
     assert kdf is not None
     return PassphraseChanged(signing_keys=1, api_keys=len(rows), api_secrets=len(slots), kdf=kdf)
+
+
+# ---------------------------------------------------------------------------------- keys remove
+
+
+def remove_key_offline(layout: HomeLayout, passphrase: str, account: str) -> str:
+    """Remove an account's API key with the signer stopped, and record it in the signed audit log.
+
+    The vault passphrase is checked first (a wrong one changes nothing); the removal is appended
+    to the audit log (and its head signed) before the row is deleted, so the signer's log tells
+    what happened when it starts again.
+
+    Parameters
+    ----------
+    layout
+        The Bastion home.
+    passphrase
+        The vault passphrase.
+    account
+        The account whose key to remove.
+
+    Returns
+    -------
+    str
+        The account's exchange (to print how to revoke the key there).
+
+    Raises
+    ------
+    WrongPassphrase
+        The passphrase is wrong.
+    ValidationError
+        The account has no stored key.
+    AuditLockedError
+        The signer is running after all (it holds the audit log).
+    """
+    import time
+
+    from bastion.custody.audit import AuditLog
+    from bastion.errors import ValidationError
+    from bastion.storage import AccountRepository
+
+    with Vault.open(layout.home, passphrase) as vault:
+        sealed = _read_signing_key(layout.signing_key)
+        with vault.unseal(sealed, SIGNER_KEY_BINDING) as raw:
+            key = load_signing_key(raw)
+    engine, factory = _database(layout)
+    try:
+        with factory.begin() as session:
+            record = AccountRepository(session).get(account)
+            stored = None if record is None else ApiKeyRepository(session).for_account(record.id)
+            if record is None or stored is None:
+                raise ValidationError(f"account {account!r} has no stored key; `bastion keys list` shows the keys")
+            audit = AuditLog.open(
+                layout.audit_log,
+                signing_key=key,
+                clock=lambda: time.time_ns() // 1_000_000,
+                recover_partial_tail=True,
+                sign_on_sync=True,
+            )
+            try:
+                audit.append(
+                    "key_event",
+                    {
+                        "account": account,
+                        "event": "removed",
+                        "key_hint": stored.key_hint,
+                        "fingerprint": stored.fingerprint,
+                        "offline": True,
+                        "user_confirmed": True,
+                        "pid": os.getpid(),
+                    },
+                )
+            finally:
+                audit.close()
+            ApiKeyRepository(session).remove(record.id)
+            return record.exchange
+    finally:
+        engine.dispose()

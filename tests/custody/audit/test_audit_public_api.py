@@ -10,7 +10,8 @@ def test_audit_public_surface_is_pinned() -> None:
         [
             "EXPORT_FORMAT", "GENESIS_HASH", "SECRET_KEY_NAMES", "AuditCorruptError", "AuditEntry", "AuditError",
             "AuditKeyMismatch", "AuditLockedError", "AuditLog", "AuditPayloadError", "AuditSecretError",
-            "AuditTruncatedError", "AuditWriteError", "EntryKind", "Problem", "SignedHead", "VerifyFailure",
+            "AuditTruncatedError", "AuditWriteError", "Checkpoint", "EntryKind", "Problem", "ReplayReport",
+            "SignedHead", "VerifyFailure",
             "VerifyResult", "canonical_json", "export", "heads_path_for", "verify", "verify_export",
         ]
     )

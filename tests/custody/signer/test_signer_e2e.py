@@ -268,7 +268,11 @@ def test_an_order_placed_outside_bastion_is_caught_by_one_keys_check(trading):
     leak = [e["payload"] for e in audit_entries(home) if e["kind"] == "leak"]
     assert [f["exchange_order_id"] for f in leak[0]["foreign_orders"]] == [str(stolen["id"])]
 
-    # After revoking, the user re-opens the account (passphrase): the seen order is acknowledged.
+    # After revoking, the user acknowledges the order and re-opens the account (passphrase each time).
+    refused = home.cli("policy", "set", "--account", "alice", "--state", "active")
+    assert refused.returncode != 0
+    assert "ack-findings --account alice" in refused.stderr
+    home.ok("keys", "ack-findings", "--account", "alice")
     home.ok("policy", "set", "--account", "alice", "--state", "active")
     assert home.cli("keys", "check").returncode == 0
 

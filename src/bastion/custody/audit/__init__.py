@@ -19,9 +19,13 @@ heads form a chain of their own. Keys, hashes and signatures are lowercase hex.
 
 What verification proves: no entry was edited, removed, inserted or reordered up to the
 latest signed head, and the heads were signed by the pinned key. Entries after the latest
-head are chained but could be cut off unnoticed, so the signer signs periodically and at
-shutdown; an attacker who can rewrite both files and knows the key defeats everything, so
-keep exported heads (``export``) somewhere else too.
+head are chained but could be cut off unnoticed, so the signer opens the log with
+``sign_on_sync=True``: a head is signed with every fsync (group commit), and no durable entry
+stays unsigned. Cutting the tail of both files consistently, or replacing both with an older
+copy, is caught only by a head kept elsewhere: the signer sends its signed head to the
+notification channel (hourly and on every halt or panic) and ``verify(..., witnesses=[(seq,
+hash)])`` checks the log still holds it. ``audit.checkpoint.json`` holds a signed digest of
+the log's bytes so the signer re-verifies the whole log quickly at start (:meth:`AuditLog.replay`).
 
 Example
 -------
@@ -37,6 +41,7 @@ Example
 from __future__ import annotations
 
 from bastion.custody.audit._canonical import GENESIS_HASH, canonical_json
+from bastion.custody.audit._checkpoint import Checkpoint
 from bastion.custody.audit._errors import (
     AuditCorruptError,
     AuditError,
@@ -48,7 +53,7 @@ from bastion.custody.audit._errors import (
     AuditWriteError,
 )
 from bastion.custody.audit._export import EXPORT_FORMAT, export, verify_export
-from bastion.custody.audit._log import AuditLog
+from bastion.custody.audit._log import AuditLog, ReplayReport
 from bastion.custody.audit._payload import SECRET_KEY_NAMES
 from bastion.custody.audit._records import AuditEntry, EntryKind, Problem, SignedHead
 from bastion.custody.audit._verify import VerifyFailure, VerifyResult, heads_path_for, verify
@@ -67,8 +72,10 @@ __all__ = [
     "AuditSecretError",
     "AuditTruncatedError",
     "AuditWriteError",
+    "Checkpoint",
     "EntryKind",
     "Problem",
+    "ReplayReport",
     "SignedHead",
     "VerifyFailure",
     "VerifyResult",

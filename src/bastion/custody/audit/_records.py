@@ -64,6 +64,7 @@ class Problem(StrEnum):
     LOG_TRUNCATED = "log_truncated"
     MISSING_HEAD = "missing_head"
     ENTRY_AFTER_HEAD = "entry_after_head"
+    WITNESS_MISMATCH = "witness_mismatch"
 
 
 class LineProblem(Exception):

@@ -273,6 +273,7 @@ def verify(
     *,
     heads_path: str | os.PathLike[str] | None = None,
     require_head: bool = True,
+    witnesses: Iterable[tuple[int, str]] = (),
 ) -> VerifyResult:
     """Walk a whole audit log and its signed heads; return ok or the first problem.
 
@@ -293,6 +294,11 @@ def verify(
         The signed-heads file; default :func:`heads_path_for` ``(path)``.
     require_head
         Fail with ``missing_head`` when a non-empty log has no signed head.
+    witnesses
+        ``(seq, hash)`` pairs kept outside the machine (the signer sends its signed head to the
+        notification channel): the log must still hold entry ``seq`` with that hash, else it
+        fails with ``witness_mismatch``. This catches a log replaced by an older copy of itself,
+        which the signatures alone cannot.
 
     Returns
     -------
@@ -303,7 +309,8 @@ def verify(
     heads_file = Path(heads_path) if heads_path is not None else heads_path_for(path)
     pinned = normalize_public_key(public_key)
     heads, heads_failure = _read_heads(heads_file)
-    chain = _Chain(path, wanted={h.seq for _, h in heads})
+    witnessed = [(int(seq), str(digest).lower()) for seq, digest in witnesses]
+    chain = _Chain(path, wanted={h.seq for _, h in heads} | {seq for seq, _ in witnessed})
 
     def result(failure: VerifyFailure | None, **extra: object) -> VerifyResult:
         return VerifyResult(
@@ -330,5 +337,17 @@ def verify(
             Problem.MISSING_HEAD, heads_file, None, None,
             f"the log has {chain.expected_seq} entries but no signed head; truncation cannot be ruled out",
         )
+    for seq, digest in witnessed if failure is None else ():
+        located = chain.locate(seq) if seq >= 0 else None
+        if located is None or located[0] != digest:
+            found = (
+                f"ends at seq {chain.expected_seq - 1}" if located is None else f"has hash {located[0][:12]}… there"
+            )
+            failure = VerifyFailure(
+                Problem.WITNESS_MISMATCH, path, None, seq,
+                f"the witness says entry {seq} has hash {digest[:12]}…, but the log {found}: the log was replaced "
+                "by another (older?) copy or rewritten",
+            )
+            break
     unsigned = chain.expected_seq - 1 - (head.seq if head is not None else -1)
     return result(failure, head=head, heads=count, unsigned_entries=unsigned, public_key=key_hex)

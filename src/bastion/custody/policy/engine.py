@@ -253,8 +253,9 @@ class PolicyEngine:
         alert = (
             f"account {self._account} HALTED by the trade policy: {config.denial_burst} orders denied "
             f"within {window_s} s, the last by {denied.rule.value} "
-            f"({denied.message}). Nothing will be sent until the account is set ACTIVE or REDUCING; "
-            "check the engine and the exchange key first."
+            f"({denied.message}). Nothing will be sent until the account is resumed; check the engine and "
+            f"the exchange key first, then resume with `bastion policy set --account {self._account} --state active` "
+            "(asks for the vault passphrase)."
         )
         return replace(denied, halted_now=True, alert=alert)
 

@@ -33,8 +33,10 @@ __all__ = [
     "POLICY_CONTEXT",
     "POLICY_FIELDS",
     "Account",
+    "AuditedKey",
     "Refusal",
     "SignerOptions",
+    "audited_key_event",
     "balance_json",
     "decimal_param",
     "fingerprint",
@@ -126,6 +128,9 @@ class SignerOptions:
         Reuse a fetched reference price for at most this long before fetching again.
     exchange_timeout_ms
         Timeout of each exchange request.
+    witness_interval_s
+        How often the signed audit head is sent to the notification channel (also on every halt
+        and panic), and the start-up checkpoint of the audit log is renewed.
     """
 
     poll_interval_s: float = 60.0
@@ -133,6 +138,7 @@ class SignerOptions:
     head_interval_s: float = 30.0
     reference_refresh_ms: int = 2_000
     exchange_timeout_ms: int = 10_000
+    witness_interval_s: float = 3_600.0
 
 
 @dataclass(slots=True, kw_only=True)
@@ -157,6 +163,28 @@ class Account:
     @property
     def paused(self) -> bool:
         return self.key.status == "paused"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AuditedKey:
+    """A key's status as the verified audit log tells it (the database row is not signed)."""
+
+    paused: bool
+    reason: str | None
+    checked_ms: int
+
+
+def audited_key_event(states: dict[str, AuditedKey], account: str, payload: Mapping[str, Any], ts_ms: int) -> None:
+    """Fold one ``key_event`` audit entry into the accounts' audited key status."""
+    event = payload.get("event")
+    if event == "removed":
+        states.pop(account, None)
+    elif event == "added":
+        states[account] = AuditedKey(paused=False, reason=None, checked_ms=ts_ms)
+    elif event == "checked":
+        reasons = payload.get("refused_reasons")
+        reasons = [r for r in reasons if isinstance(r, str)] if isinstance(reasons, list) else []
+        states[account] = AuditedKey(paused=bool(reasons), reason=" ".join(reasons) or None, checked_ms=ts_ms)
 
 
 def plain(value: Decimal | None) -> str | None:

@@ -179,8 +179,20 @@ class KeyOps(SignerParts):
                 raise Refusal("bad_request", str(exc)) from None
 
     async def op_keys_remove(self, params: Mapping[str, Any], peer: Mapping[str, int]) -> Any:
-        """Forget an account's key: out of memory and out of the database."""
+        """Forget an account's key: out of memory and out of the database (needs the vault passphrase)."""
         account = self._account(params)
+        if not await self._passphrase_ok(params):
+            self._append(
+                "refused",
+                {
+                    "account": account.name,
+                    "op": "keys_remove",
+                    "reason": "wrong or missing vault passphrase",
+                    "peer": dict(peer),
+                },
+                account,
+            )
+            raise Refusal("unauthorized", "removing a key needs the vault passphrase, and the one given is wrong")
         async with account.lock:
             self._append(
                 "key_event",
@@ -224,7 +236,13 @@ class KeyOps(SignerParts):
             account,
         )
         if reasons and not was_paused:
-            self._alert(account, f"account {account.name} PAUSED: its key changed permissions. " + " ".join(reasons))
+            self._alert(
+                account,
+                f"account {account.name} PAUSED: its key changed permissions. "
+                + " ".join(reasons)
+                + " It resumes by itself once the key is safe again: remove that permission on the exchange, then "
+                f"run `bastion keys check --account {account.name}`.",
+            )
         elif not reasons and was_paused:
             self._append("key_event", {"account": account.name, "event": "resumed"}, account)
         return {"permissions": summary, "refused_reasons": list(reasons), "paused": account.paused}

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from bastion.custody.policy import (
     PolicyConfig,
@@ -27,11 +27,45 @@ from bastion.errors import (
 )
 from bastion.storage import AccountRepository, PolicyRepository
 
-__all__ = ["PolicyOps"]
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from sqlalchemy.orm import Session, sessionmaker
+
+    from bastion.custody.layout import HomeLayout
+    from bastion.services.notify import Notifier
+
+__all__ = ["PolicyOps", "leak_resume_hint", "resume_hint"]
+
+
+def resume_hint(account: str) -> str:
+    """Return the sentence telling how to resume a halted account."""
+    return (
+        f"To resume: `bastion policy set --account {account} --state active` (asks for the vault passphrase)."
+    )
+
+
+def leak_resume_hint(account: str) -> str:
+    """Return the sentence telling how to resume an account the leak detector halted."""
+    return (
+        f"To resume once the key is revoked or the orders are known to be yours: `bastion keys ack-findings "
+        f"--account {account}`, then `bastion policy set --account {account} --state active` (both ask for the "
+        "vault passphrase)."
+    )
 
 
 class PolicyOps(SignerParts):
     """Policy operations of :class:`~bastion.custody.signer.service.SignerService`."""
+
+    if TYPE_CHECKING:  # provided by SignerService
+        layout: HomeLayout
+        sessions: sessionmaker[Session]
+        notifier: Notifier
+        clock: Callable[[], int]
+        _signing_key: Ed25519PrivateKey
+
+        def _append(self, kind: str, payload: Mapping[str, Any], account: Account | None = None) -> int: ...
+        def _account(self, params: Mapping[str, Any]) -> Account: ...
+        def send_witness(self, reason: str) -> str | None: ...
 
     # ------------------------------------------------------------------ policy
 
@@ -64,6 +98,8 @@ class PolicyOps(SignerParts):
         account.revision = revision
         account.reason = reason
         self._audit_policy(account, change, before, loosened, authorized)
+        if account.policy.state is PolicyState.HALTED:
+            self.send_witness(f"account {account.name} halted")
 
     def _audit_policy(
         self,
@@ -120,8 +156,35 @@ class PolicyOps(SignerParts):
             },
         }
 
+    def _judge(self, account: Account, changes: Mapping[str, Any]) -> tuple[dict[str, Any], PolicyConfig, list[str]]:
+        """Apply ``changes`` to the account's current policy: (before, proposed, what it loosens)."""
+        before = account.policy.config.to_dict()
+        try:
+            new = PolicyConfig.from_mapping({**before, **changes})
+        except ConfigError as exc:
+            raise Refusal("bad_request", str(exc)) from None
+        return before, new, loosening(account.policy.config, new)
+
+    def _refuse_loosening(self, account: Account, peer: Mapping[str, int], loosened: list[str], why: str) -> Refusal:
+        self._append(
+            "refused",
+            {"account": account.name, "op": "policy_set", "reason": why, "loosening": loosened, "peer": dict(peer)},
+            account,
+        )
+        return Refusal(
+            "unauthorized",
+            "this change loosens the policy (" + "; ".join(loosened) + "); it needs the vault passphrase",
+        )
+
     async def op_policy_set(self, params: Mapping[str, Any], peer: Mapping[str, int]) -> Any:
-        """Change an account's policy; a change that loosens it needs the vault passphrase."""
+        """Change an account's policy; a change that loosens it needs the vault passphrase.
+
+        The change is judged twice: once to know whether to check the passphrase (slow, so
+        outside the account lock), and again inside the lock against the policy in force then.
+        When the policy moved in between (a halt, another change: its revision differs), a
+        change that now loosens it is refused unless the passphrase was given and checked, so a
+        request queued behind a halt can never undo it.
+        """
         account = self._account(params)
         changes = params.get("changes")
         if not isinstance(changes, Mapping) or not changes:
@@ -132,39 +195,35 @@ class PolicyOps(SignerParts):
                 "bad_request",
                 f"unknown policy field(s) {', '.join(unknown)}; expected some of {', '.join(sorted(POLICY_FIELDS))}",
             )
-        before = account.policy.config.to_dict()
-        try:
-            new = PolicyConfig.from_mapping({**before, **changes})
-        except ConfigError as exc:
-            raise Refusal("bad_request", str(exc)) from None
-        loosened = loosening(account.policy.config, new)
+        expected = params.get("expected_revision")
+        if expected is not None and (isinstance(expected, bool) or not isinstance(expected, int)):
+            raise Refusal("bad_request", f"expected_revision must be an integer revision, got {expected!r}")
+        _, _, loosened = self._judge(account, changes)
         authorized = False
         if loosened:
             authorized = await self._passphrase_ok(params)
             if not authorized:
-                self._append(
-                    "refused",
-                    {
-                        "account": account.name,
-                        "op": "policy_set",
-                        "reason": "loosening without the vault passphrase",
-                        "loosening": loosened,
-                        "peer": dict(peer),
-                    },
-                    account,
-                )
-                raise Refusal(
-                    "unauthorized",
-                    "this change loosens the policy (" + "; ".join(loosened) + "); it needs the vault passphrase",
-                )
+                raise self._refuse_loosening(account, peer, loosened, "loosening without the vault passphrase")
         async with account.lock:
-            was_halted = account.policy.state is PolicyState.HALTED
+            if expected is not None and expected != account.revision:
+                raise Refusal(
+                    "conflict",
+                    f"the policy of {account.name} is at revision {account.revision}, not {expected}: it changed "
+                    "meanwhile; look at it again with `bastion policy show` and repeat the change",
+                )
+            before, new, loosened = self._judge(account, changes)  # against the policy in force now
+            if loosened and not authorized:
+                raise self._refuse_loosening(
+                    account, peer, loosened, "loosening without the vault passphrase (the policy changed meanwhile)"
+                )
+            if account.policy.state is PolicyState.HALTED and new.state is not PolicyState.HALTED and account.foreign:
+                raise Refusal(
+                    "unacknowledged_findings",
+                    f"account {account.name} was halted by the leak detector ({len(account.foreign)} order(s) not "
+                    "sent by Bastion); revoke the key if they are not yours, then acknowledge them with "
+                    f"`bastion keys ack-findings --account {account.name}` before resuming",
+                )
             account.policy.set_config(new)
-            if was_halted and new.state is not PolicyState.HALTED and account.foreign:
-                ids = sorted(account.foreign)
-                account.sent.acknowledge(ids)
-                self._append("leak_ack", {"account": account.name, "exchange_order_ids": ids}, account)
-                account.foreign.clear()
             reason = params.get("reason") if isinstance(params.get("reason"), str) else None
             self._persist_policy(
                 account,
@@ -176,7 +235,54 @@ class PolicyOps(SignerParts):
             )
         return await self.op_policy_show({"account": account.name}, peer)
 
+    async def op_ack_findings(self, params: Mapping[str, Any], peer: Mapping[str, int]) -> Any:
+        """Acknowledge the leak detector's findings on an account (needs the vault passphrase; audited).
+
+        The orders are recorded as known, so they no longer block resuming; the account stays in
+        the state it is in (resuming is a separate ``policy_set``).
+        """
+        account = self._account(params)
+        if not await self._passphrase_ok(params):
+            self._append(
+                "refused",
+                {
+                    "account": account.name,
+                    "op": "ack_findings",
+                    "reason": "wrong or missing vault passphrase",
+                    "peer": dict(peer),
+                },
+                account,
+            )
+            raise Refusal("unauthorized", "acknowledging leak findings needs the vault passphrase")
+        async with account.lock:
+            ids = sorted(account.foreign)
+            findings = [account.foreign[i].to_json() for i in ids]
+            if ids:
+                account.sent.acknowledge(ids)
+            self._append(
+                "leak_ack",
+                {
+                    "account": account.name,
+                    "exchange_order_ids": ids,
+                    "findings": findings,
+                    "user_confirmed": True,
+                    "peer": dict(peer),
+                },
+                account,
+            )
+            account.foreign.clear()
+        return {
+            "account": account.name,
+            "acknowledged": findings,
+            "state": account.policy.state.value,
+            "resume": None
+            if account.policy.state is PolicyState.ACTIVE
+            else f"bastion policy set --account {account.name} --state active",
+        }
+
     def _halt(self, account: Account, reason: str) -> None:
+        """HALT an account the leak detector found used elsewhere; the message says how to resume."""
+        reason = f"{reason} {leak_resume_hint(account.name)}"
         if account.policy.state is not PolicyState.HALTED:
             account.policy.set_state(PolicyState.HALTED)
             self._persist_policy(account, reason=reason, change="halted by the signer")

@@ -21,9 +21,11 @@ from bastion.errors import ValidationError
 
 __all__ = [
     "CONTROL_OPS",
+    "MAX_DEPTH",
     "MAX_FRAME",
     "TRADING_OPS",
     "FrameError",
+    "check_values",
     "decode",
     "encode",
     "read_frame",
@@ -37,10 +39,14 @@ TRADING_OPS = frozenset(
 )
 #: Operations for the user's own commands (``bastion keys|policy|panic``). Those that widen
 #: what the signer will do (adding a key, loosening a policy) need the vault passphrase.
-CONTROL_OPS = frozenset({"ping", "keys_add", "keys_check", "keys_remove", "policy_show", "policy_set", "panic"})
+CONTROL_OPS = frozenset(
+    {"ping", "keys_add", "keys_check", "keys_remove", "policy_show", "policy_set", "ack_findings", "panic"}
+)
 
 #: Largest frame accepted, in bytes.
 MAX_FRAME = 1 << 20
+#: Deepest nesting of objects and lists accepted in a frame.
+MAX_DEPTH = 16
 _HEADER = struct.Struct(">I")
 
 
@@ -80,14 +86,57 @@ def _walk(value: Any) -> Any:
             yield item
 
 
+def check_values(value: Any, *, where: str = "the frame") -> None:
+    """Refuse what no operation accepts: nesting deeper than :data:`MAX_DEPTH`, a string that is not
+    valid Unicode text (a lone surrogate such as ``"\\ud800"``), or an integer beyond 64 bits.
+
+    Raises
+    ------
+    FrameError
+        Naming what was wrong and what is expected.
+    """
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            if depth > MAX_DEPTH:
+                raise FrameError(f"{where} is nested more than {MAX_DEPTH} levels deep; expected flat parameters")
+            for key, inner in item.items():
+                _check_text(key, where)
+                stack.append((inner, depth + 1))
+        elif isinstance(item, list | tuple):
+            if depth > MAX_DEPTH:
+                raise FrameError(f"{where} is nested more than {MAX_DEPTH} levels deep; expected flat parameters")
+            stack.extend((inner, depth + 1) for inner in item)
+        elif isinstance(item, str):
+            _check_text(item, where)
+        elif isinstance(item, int) and not isinstance(item, bool) and not -(2**63) <= item < 2**64:
+            raise FrameError(f"{where} holds an integer of {len(str(abs(item)))} digits; expected at most 64 bits")
+
+
+def _check_text(text: str, where: str) -> None:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise FrameError(
+            f"{where} holds a string with an invalid character at position {exc.start} (a lone surrogate); "
+            "expected valid Unicode text"
+        ) from None
+
+
 def decode(body: bytes) -> dict[str, Any]:
-    """Parse a frame body into a JSON object, refusing floats and non-objects."""
+    """Parse a frame body into a JSON object, refusing floats, non-objects and values no operation accepts."""
     try:
         message = json.loads(body.decode("utf-8"), parse_float=_no_float, parse_constant=_no_float)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise FrameError(f"a signer frame must be UTF-8 JSON: {exc}") from None
+    except RecursionError:
+        raise FrameError(f"a signer frame is nested too deeply; expected at most {MAX_DEPTH} levels") from None
+    except ValueError as exc:  # e.g. an integer of more than 4300 digits
+        raise FrameError(f"a signer frame holds a value JSON cannot take: {str(exc)[:120]}") from None
     if not isinstance(message, dict):
         raise FrameError(f"a signer frame must be a JSON object, got {type(message).__name__}")
+    check_values(message)
     return message
 
 

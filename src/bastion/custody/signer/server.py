@@ -204,6 +204,7 @@ def _open(layout: HomeLayout, passphrase: str) -> tuple[Vault, AuditLog, Any]:
             signing_key=key,
             clock=lambda: time.time_ns() // 1_000_000,
             recover_partial_tail=True,
+            sign_on_sync=True,
         )
     except BaseException:
         vault.close()

@@ -18,8 +18,8 @@ cannot both spend the same remaining budget.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
-import json
 import os
 from collections.abc import Awaitable, Callable, Mapping
 from decimal import Decimal, InvalidOperation
@@ -29,7 +29,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from sqlalchemy.orm import Session, sessionmaker
 
-from bastion.custody.audit import AuditLog
+from bastion.custody.audit import AuditCorruptError, AuditEntry, AuditError, AuditLog
 from bastion.custody.layout import HomeLayout
 from bastion.custody.policy import (
     Denied,
@@ -41,19 +41,23 @@ from bastion.custody.policy import (
 )
 from bastion.custody.signer._model import (
     Account,
+    AuditedKey,
     Refusal,
     SignerOptions,
+    audited_key_event,
     balance_json,
     log,
     order_json,
     policy_message,
     text_param,
     trade_json,
+    utc,
     wall_ms,
 )
 from bastion.custody.signer.endpoints import guard_client
 from bastion.custody.signer.keys import KeyOps
-from bastion.custody.signer.policies import PolicyOps
+from bastion.custody.signer.policies import PolicyOps, resume_hint
+from bastion.custody.signer.protocol import FrameError, check_values
 from bastion.custody.signer.revoke import revoke_instructions
 from bastion.custody.signer.rpc import (
     BalancesRequest,
@@ -128,30 +132,55 @@ class SignerService(PolicyOps, KeyOps):
         self._last_head_ms = clock()
         self._history: dict[str, list[tuple[str, dict[str, Any]]]] = {}
         self._policy_revisions: dict[str, int] = {}
+        self._key_states: dict[str, AuditedKey] = {}
+        self._last_witness_ms = clock()
 
     # ------------------------------------------------------------------ start-up
 
     def replay_audit(self) -> int:
-        """Read the audit log once: the orders each account sent, 24 h budgets, policy revisions."""
+        """Verify the audit log, then read it: orders each account sent, 24 h budgets, policy revisions, key status.
+
+        Nothing is taken from a log that does not verify: the bytes up to the signed checkpoint
+        must hash to its digest and every later entry must continue the chain
+        (:meth:`AuditLog.replay`), and a non-empty log must have a signed head.
+
+        Raises
+        ------
+        AuditError
+            The log was altered; the signer does not start on it.
+        """
+        history: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+        revisions: dict[str, int] = {}
+        key_states: dict[str, AuditedKey] = {}
         count = 0
-        path = self.layout.audit_log
-        if not path.exists():
-            return 0
-        with path.open("rb") as handle:
-            for line in handle:
-                try:
-                    entry = json.loads(line)
-                except json.JSONDecodeError:
-                    continue
-                payload = entry.get("payload") or {}
-                account = payload.get("account")
-                if not isinstance(account, str):
-                    continue
-                kind = entry.get("kind")
-                self._history.setdefault(account, []).append((kind, {**payload, "_ts_ms": entry.get("ts_ms")}))
-                if kind == "policy_change" and isinstance(payload.get("revision"), int):
-                    self._policy_revisions[account] = payload["revision"]
-                count += 1
+
+        def visit(entry: AuditEntry) -> None:
+            nonlocal count
+            payload = entry.payload
+            account = payload.get("account")
+            if not isinstance(account, str):
+                return
+            kind = entry.kind
+            history.setdefault(account, []).append((kind, {**payload, "_ts_ms": entry.ts_ms}))
+            if kind == "policy_change" and isinstance(payload.get("revision"), int):
+                revisions[account] = payload["revision"]
+            if kind == "key_event":
+                audited_key_event(key_states, account, payload, entry.ts_ms)
+            count += 1
+
+        report = self.audit.replay(visit)
+        if report.entries and self.audit.latest_head is None:
+            raise AuditCorruptError(
+                f"{self.audit.path} has {report.entries} entries but no signed head: its heads file was removed or "
+                "replaced; run `bastion audit verify` and keep the log for investigation"
+            )
+        self._history, self._policy_revisions, self._key_states = history, revisions, key_states
+        log.info(
+            "audit log verified: %d entries (%d checked one by one after the checkpoint at seq %d)",
+            report.entries,
+            report.checked_entries,
+            report.checkpoint_seq,
+        )
         return count
 
     async def load_accounts(self) -> None:
@@ -166,10 +195,25 @@ class SignerService(PolicyOps, KeyOps):
                 self._append("alert", {"account": record.account, "message": f"key cannot be unsealed: {exc}"})
                 continue
             account = await self._open_account(record, credentials)
+            self._apply_audited_key(account)
             for kind, payload in self._history.pop(record.account, []):
                 account.sent.replay(kind, payload)
                 self._preload_budget(account, kind, payload)
         self._history.clear()
+        self.send_witness("signer started")
+
+    def _apply_audited_key(self, account: Account) -> None:
+        """Take the key's status and last check from the verified audit log, not the unsigned database row."""
+        audited = self._key_states.get(account.name)
+        account.last_permission_check_ms = audited.checked_ms if audited is not None else 0
+        if audited is not None and audited.paused and not account.paused:
+            message = (
+                f"account {account.name} PAUSED: the database says its key is active, but the audit log's last "
+                f"permission check paused it ({audited.reason}); the database was changed outside the signer. "
+                f"It resumes by itself once the key is safe: run `bastion keys check --account {account.name}`."
+            )
+            account.key = dataclasses.replace(account.key, status="paused", status_reason=audited.reason)
+            self._alert(account, message)
 
     def _unseal(self, record: ApiKeyRecord) -> ApiCredentials:
         binding = SecretBinding(
@@ -243,7 +287,10 @@ class SignerService(PolicyOps, KeyOps):
             except ConfigError as exc:
                 problem = f"it does not parse: {exc}"
         if problem is not None or config is None:
-            message = f"account {record.account} HALTED: the stored policy was refused, {problem}"
+            message = (
+                f"account {record.account} HALTED: the stored policy was refused, {problem}. "
+                f"Check it with `bastion policy show --account {record.account}`. " + resume_hint(record.account)
+            )
             log.error(message)
             self._append("alert", {"account": record.account, "message": message})
             return PolicyConfig(state=PolicyState.HALTED), stored.revision, message
@@ -267,11 +314,45 @@ class SignerService(PolicyOps, KeyOps):
     # ------------------------------------------------------------------ audit
 
     def _append(self, kind: str, payload: Mapping[str, Any], account: Account | None = None) -> int:
+        """Append to the audit log; when it cannot be written, alert and refuse (fail closed)."""
         secrets_ = account.secrets if account is not None else ()
         # A request is fsynced before it goes to the exchange. Its outcome is written at once
         # but fsynced with the next request (or within a second, see tick): one fsync per call.
-        entry = self.audit.append(kind, payload, secrets=secrets_, sync=kind != "outcome")
+        try:
+            entry = self.audit.append(kind, payload, secrets=secrets_, sync=kind != "outcome")
+        except AuditError as exc:
+            name = payload.get("account") if isinstance(payload.get("account"), str) else "*"
+            message = (
+                f"the audit log cannot be written ({type(exc).__name__}: {exc}); the signer refuses every request "
+                "it cannot record. Free disk space or fix the audit folder, then restart the signer."
+            )
+            log.error("ALERT account %s: %s", name, message)
+            self.notifier.notify("error", f"Bastion: the signer cannot write its audit log ({name})", message)
+            raise Refusal("audit_unavailable", message) from None
         return entry.seq
+
+    def send_witness(self, reason: str) -> str | None:
+        """Send the signed audit head to the notification channel, as a witness kept off this machine.
+
+        Returns ``SEQ:HASH`` (what ``bastion audit verify --witness`` takes), or None for an empty log.
+        """
+        if self.audit.unsigned_entries:
+            self.audit.sign_head()
+        head = self.audit.latest_head
+        self._last_witness_ms = self.clock()
+        if head is None or head.seq < 0:
+            return None
+        witness = f"{head.seq}:{head.hash}"
+        signed = utc(head.ts_ms).strftime("%Y-%m-%d %H:%M:%S UTC")
+        self.notifier.notify(
+            "audit_witness",
+            "audit log witness",
+            f"Signed audit head ({reason}): entry {head.seq}, hash {head.hash}, signed {signed} by key "
+            f"{head.public_key[:16]}. Keep this message: `bastion audit verify --witness {witness}` proves later "
+            "that the log still holds this entry (a log replaced by an older copy fails).",
+        )
+        self._append("witness", {"account": "*", "seq": head.seq, "hash": head.hash, "reason": reason})
+        return witness
 
     def sign_head_if_due(self, *, force: bool = False) -> None:
         """Sign the audit head when entries were added and the interval passed (or ``force``)."""
@@ -283,7 +364,17 @@ class SignerService(PolicyOps, KeyOps):
     # ------------------------------------------------------------------ dispatch
 
     async def handle(self, op: str, params: Mapping[str, Any], peer: Mapping[str, int]) -> Any:
-        """Run one request and return its result, or raise :class:`Refusal`."""
+        """Run one request and return its result, or raise :class:`Refusal`.
+
+        The whole request is validated first (text, nesting, integer sizes), so a malformed one is
+        refused before any policy counts it as a denial.
+        """
+        try:
+            check_values({"op": op, "params": params}, where="the request")
+        except FrameError as exc:
+            safe_op = op.encode("utf-8", "backslashreplace").decode("utf-8")[:64] if isinstance(op, str) else "?"
+            self._append("refused", {"account": "*", "op": safe_op, "reason": str(exc), "peer": dict(peer)})
+            raise Refusal("bad_request", str(exc)) from None
         handler = self._handlers().get(op)
         if handler is None:
             self._append("refused", {"op": op[:64], "reason": "unknown operation", "peer": dict(peer)})
@@ -309,6 +400,7 @@ class SignerService(PolicyOps, KeyOps):
             "keys_remove": self.op_keys_remove,
             "policy_show": self.op_policy_show,
             "policy_set": self.op_policy_set,
+            "ack_findings": self.op_ack_findings,
             "panic": self.op_panic,
         }
 
@@ -700,6 +792,7 @@ class SignerService(PolicyOps, KeyOps):
                 account,
             )
             report.append(entry)
+        self.send_witness("panic")
         self.stopping.set()
         return {"accounts": report, "signer": "stopping: secrets purged"}
 
@@ -719,9 +812,13 @@ class SignerService(PolicyOps, KeyOps):
         for account in list(self.accounts.values()):
             await self._purge(account)
         self.accounts.clear()
-        self._append("lifecycle", {"account": "*", "event": "stopped"})
-        self.audit.close(sign=True)
-        self.vault.close()
+        try:
+            self._append("lifecycle", {"account": "*", "event": "stopped"})
+        except Refusal:  # the log failed: it was alerted, close the rest anyway
+            pass
+        finally:
+            self.audit.close(sign=True)
+            self.vault.close()
 
     # ------------------------------------------------------------------ background
 
@@ -735,6 +832,9 @@ class SignerService(PolicyOps, KeyOps):
                 await self._guarded(account, self.check_for_leaks)
         self.audit.sync()
         self.sign_head_if_due()
+        if now - self._last_witness_ms >= self.options.witness_interval_s * 1000:
+            self.send_witness("hourly")
+            self.audit.write_checkpoint()
 
     async def _guarded(self, account: Account, job: Callable[[Account], Awaitable[Any]]) -> None:
         if account.name not in self.accounts:
