@@ -100,6 +100,7 @@ def parse_trade(t: dict[str, Any], *, order_id: str | None = None, timestamp_ms:
         fee_currency=fee.get("currency") or "",
         is_maker=t.get("takerOrMaker") == "maker",
         timestamp_ms=int(ts),
+        cost=dec(t.get("cost")),
     )
 
 
