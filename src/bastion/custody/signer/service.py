@@ -702,6 +702,7 @@ class SignerService(PolicyOps, KeyOps):
             "last_permission_check_ms": account.last_permission_check_ms or None,
             "last_leak_check_ms": account.last_leak_check_ms or None,
             "foreign_orders": [f.to_json() for f in account.foreign.values()],
+            "balance_findings": [b.to_json() for b in account.unexplained.values()],
             "orders_sent": len(account.sent),
         }
 
