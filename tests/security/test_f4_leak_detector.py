@@ -137,6 +137,13 @@ def test_a_deposit_is_a_balance_change_no_order_explains(venue):
     assert home.trade("sell", "market", "0.001", cid="ours-after").returncode == 0
     check = home.cli("keys", "check")
     assert check.returncode == 0, check.stdout + check.stderr
+    # The checkpoint lives in the audit log: a withdrawal while the signer was down is caught after it.
+    assert home.stop_signer() == 0
+    sim.withdraw("alice", "USDT", "100")
+    home.start_signer()
+    check = home.cli("keys", "check")
+    assert check.returncode == 3, check.stdout + check.stderr
+    assert "unexplained -100" in check.stderr
 
 
 def test_a_withdrawal_is_caught_too(venue):
