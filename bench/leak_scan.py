@@ -36,7 +36,7 @@ async def _scan(url: str, creds: ApiCredentials, sent: SentOrders, labels: tuple
                 exchange, sent, pairs=(SYMBOL,), not_before_ms=0, now_ms=int(time.time() * 1000)
             ).run()
             elapsed = time.perf_counter() - t0
-            sent.checkpoint = report.checkpoint
+            sent.checkpoint = report.checkpoint or sent.checkpoint
             print(
                 f"scan {label}: {elapsed * 1000:.0f} ms, {report.trades} new trades, {report.symbols} symbols, "
                 f"{report.requests} requests, findings {len(report.foreign)} orders / {len(report.balances)} balances"

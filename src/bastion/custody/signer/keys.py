@@ -282,7 +282,7 @@ class KeyOps:
                 "or funds moved outside Bastion. Revoke the key now if you did not do this; to resume, set the "
                 "account active with `bastion policy set --account " + account.name + " --state active`.",
             )
-        if report.changed:
+        if report.changed and report.checkpoint is not None:
             account.sent.checkpoint = report.checkpoint
             self._append("leak_checkpoint", {"account": account.name, **report.checkpoint.to_json()}, account)
         return found
