@@ -573,10 +573,15 @@ class SignerService(PolicyOps, KeyOps):
     ) -> CappedOrder | None:
         """Return the limit IOC order that replaces a well-formed market order (None: judge as given).
 
-        A market order the policy will deny anyway (malformed, pair not allowed, no reference) is
-        left alone so that the denial names the real rule.
+        A market order the policy will deny anyway (malformed, pair not allowed, no reference,
+        account HALTED) is left alone so that the denial names the real rule.
         """
-        if request.type != "market" or reference is None or check_request(request, account.name) is not None:
+        if (
+            request.type != "market"
+            or reference is None
+            or account.policy.state is PolicyState.HALTED
+            or check_request(request, account.name) is not None
+        ):
             return None
         try:
             try:
