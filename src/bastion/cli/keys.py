@@ -152,6 +152,20 @@ def _print_findings(entry: dict[str, Any]) -> bool:
                 f"@ {price}  status {order['status']}  client id {order['client_order_id']}  ({order['why']})",
                 err=True,
             )
+    balance_findings = entry.get("balance_findings") or []
+    if balance_findings:
+        bad = True
+        typer.echo(
+            f"{name}: {len(balance_findings)} balance change(s) on {entry['exchange']} are NOT explained by orders "
+            "Bastion sent (a deposit, a withdrawal, or the key trading elsewhere). The account is HALTED.",
+            err=True,
+        )
+        for finding in balance_findings:
+            typer.echo(
+                f"  {finding['asset']}  {finding['before']} -> {finding['after']}  unexplained {finding['unexplained']}"
+                f"  (fills of Bastion's orders explain {finding['explained']}, foreign fills {finding['foreign']})",
+                err=True,
+            )
     if bad and entry.get("revoke"):
         typer.echo(f"Revoke the key on {entry['exchange']} now:", err=True)
         for step in entry["revoke"]:
@@ -165,8 +179,9 @@ def _print_findings(entry: dict[str, Any]) -> bool:
 def check(account: Annotated[str | None, typer.Option(help="One account; default all.")] = None) -> None:
     """Re-check permissions and reconcile the exchange's orders with the audit log now.
 
-    Exits 3 when a key gained a dangerous permission or an order was found that Bastion did not
-    send, printing those orders and how to revoke the key.
+    Exits 3 when a key gained a dangerous permission, an order was found that Bastion did not
+    send, or a balance changed in a way no order Bastion sent explains (a deposit, a withdrawal,
+    trading elsewhere), printing those findings and how to revoke the key.
     """
     params = {} if account is None else {"account": account}
     with _client() as signer:

@@ -90,6 +90,8 @@ class Trade:
     fee_currency: str
     is_maker: bool
     timestamp_ms: int
+    #: What the trade cost in the quote currency as the exchange booked it (None: not reported).
+    cost: Decimal | None = None
 
     def to_fill(self) -> Fill:
         """Return this trade as a domain :class:`~bastion.domain.Fill`."""
@@ -181,6 +183,7 @@ class ExchangePort(Protocol):
         *,
         client_order_id: str,
         quote_amount: Decimal | None = None,
+        time_in_force: str | None = None,
     ) -> OrderSnapshot: ...
     def fetch_order(
         self, symbol: str, *, exchange_order_id: str | None = None, client_order_id: str | None = None
@@ -190,7 +193,7 @@ class ExchangePort(Protocol):
     ) -> OrderSnapshot: ...
     def fetch_open_orders(self, symbol: str | None = None) -> list[OrderSnapshot]: ...
     def fetch_my_trades(
-        self, symbol: str, *, since_ms: int | None = None, limit: int | None = None
+        self, symbol: str, *, since_ms: int | None = None, limit: int | None = None, from_id: str | None = None
     ) -> list[Trade]: ...
     def fetch_order_trades(self, symbol: str, exchange_order_id: str) -> list[Trade]: ...
     def fetch_api_restrictions(self) -> ApiRestrictions: ...
@@ -220,6 +223,7 @@ class AsyncExchangePort(Protocol):
         *,
         client_order_id: str,
         quote_amount: Decimal | None = None,
+        time_in_force: str | None = None,
     ) -> OrderSnapshot: ...
     async def fetch_order(
         self, symbol: str, *, exchange_order_id: str | None = None, client_order_id: str | None = None
@@ -229,7 +233,7 @@ class AsyncExchangePort(Protocol):
     ) -> OrderSnapshot: ...
     async def fetch_open_orders(self, symbol: str | None = None) -> list[OrderSnapshot]: ...
     async def fetch_my_trades(
-        self, symbol: str, *, since_ms: int | None = None, limit: int | None = None
+        self, symbol: str, *, since_ms: int | None = None, limit: int | None = None, from_id: str | None = None
     ) -> list[Trade]: ...
     async def fetch_order_trades(self, symbol: str, exchange_order_id: str) -> list[Trade]: ...
     async def fetch_api_restrictions(self) -> ApiRestrictions: ...

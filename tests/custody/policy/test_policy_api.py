@@ -34,6 +34,7 @@ FORBIDDEN_MODULES = {
 def test_public_api_is_pinned() -> None:
     assert sorted(policy.__all__) == [
         "Allowed",
+        "CappedOrder",
         "DEFAULT_DENIAL_BURST",
         "DEFAULT_DENIAL_WINDOW_MS",
         "DEFAULT_MAX_DAILY_NOTIONAL",
@@ -54,7 +55,9 @@ def test_public_api_is_pinned() -> None:
         "RULES",
         "ReferenceMarket",
         "Rule",
+        "cap_market_order",
         "loosening",
+        "market_cap_price",
     ]
     for name in policy.__all__:
         assert hasattr(policy, name), name

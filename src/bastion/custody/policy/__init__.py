@@ -37,6 +37,7 @@ from bastion.custody.policy.config import (
 from bastion.custody.policy.decision import RULES, Allowed, Decision, Denied, Rule
 from bastion.custody.policy.engine import PolicyEngine, PolicyUsage
 from bastion.custody.policy.loosening import loosening
+from bastion.custody.policy.market_cap import CappedOrder, cap_market_order, market_cap_price
 from bastion.custody.policy.request import OrderRequest, ReferenceMarket
 
 __all__ = [
@@ -51,6 +52,7 @@ __all__ = [
     "PRIMARY_QUOTE",
     "RULES",
     "Allowed",
+    "CappedOrder",
     "Decision",
     "Denied",
     "OrderRequest",
@@ -61,5 +63,7 @@ __all__ = [
     "QuoteLimits",
     "ReferenceMarket",
     "Rule",
+    "cap_market_order",
     "loosening",
+    "market_cap_price",
 ]

@@ -20,7 +20,7 @@ from bastion.custody.policy import (
     PolicyState,
     ReferenceMarket,
 )
-from bastion.custody.signer.leak import ForeignOrder, SentOrders
+from bastion.custody.signer.leak import BalanceFinding, ForeignOrder, OrderId, SentOrders
 from bastion.custody.signer.rpc import balances_to_wire, error_to_wire, order_to_wire, trade_to_wire
 from bastion.exchanges.ccxt.adapter import AsyncCcxtExchange
 from bastion.exchanges.port import ApiRestrictions, Balance, OrderSnapshot, Trade
@@ -153,12 +153,18 @@ class Account:
     revision: int
     reason: str | None
     secrets: tuple[str, ...] = field(repr=False)
-    sent: SentOrders = field(default_factory=SentOrders)
+    sent: SentOrders = field(init=False)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     references: dict[str, ReferenceMarket] = field(default_factory=dict)
-    foreign: dict[str, ForeignOrder] = field(default_factory=dict)
+    #: Foreign orders found and not acknowledged yet, by identity (account, symbol, order id).
+    foreign: dict[OrderId, ForeignOrder] = field(default_factory=dict)
+    #: Balance changes no fill of ours explains, reported while the account stays HALTED.
+    unexplained: dict[tuple[str, int], BalanceFinding] = field(default_factory=dict)
     last_leak_check_ms: int = 0
     last_permission_check_ms: int = 0
+
+    def __post_init__(self) -> None:
+        self.sent = SentOrders(self.name)
 
     @property
     def paused(self) -> bool:

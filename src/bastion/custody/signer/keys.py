@@ -8,16 +8,18 @@ from typing import Any
 
 from bastion.custody.policy import (
     PolicyConfig,
+    PolicyState,
 )
 from bastion.custody.signer._model import (
     Account,
     Refusal,
     fingerprint,
+    log,
     permissions_json,
     utc,
 )
 from bastion.custody.signer._parts import SignerParts
-from bastion.custody.signer.leak import ForeignOrder
+from bastion.custody.signer.leak import ForeignOrder, LeakScan
 from bastion.custody.signer.permissions import assess, fetch_permissions
 from bastion.custody.signer.revoke import revoke_instructions
 from bastion.custody.signer.rpc import KeysAddRequest
@@ -25,12 +27,11 @@ from bastion.custody.vault import SecretBinding
 from bastion.errors import (
     BastionError,
     ConfigError,
-    ExchangeError,
     KeyRefused,
     ValidationError,
 )
 from bastion.exchanges.credentials import ApiCredentials
-from bastion.exchanges.port import ApiRestrictions, OrderSnapshot
+from bastion.exchanges.port import ApiRestrictions
 from bastion.storage import AccountRepository, ApiKeyRecord, ApiKeyRepository, PolicyRepository
 
 __all__ = ["KeyOps"]
@@ -99,6 +100,11 @@ class KeyOps(SignerParts):
         record = self._store_key(name, exchange_id, url, credentials, perms, allow_unrestricted)
         account = await self._open_account(record, credentials)
         self._audit_policy(account, "key added: the stored policy applies", None, None, False)
+        try:  # the leak detector's baseline: balances and trades as the key starts here
+            async with account.lock:
+                await self.check_for_leaks(account)
+        except BastionError as exc:
+            log.warning("account %s: first leak scan failed (it runs again at the next poll): %s", name, exc)
         result = {
             "account": name,
             "exchange": exchange_id,
@@ -248,45 +254,55 @@ class KeyOps(SignerParts):
         return {"permissions": summary, "refused_reasons": list(reasons), "paused": account.paused}
 
     async def check_for_leaks(self, account: Account) -> list[ForeignOrder]:
-        """Reconcile the exchange's orders and trades with what the signer sent; HALT on a foreign one."""
-        exchange = account.exchange
-        since = int(account.key.created_at.timestamp() * 1000) - 60_000
-        seen: dict[str, OrderSnapshot] = {}
-        for order in await exchange.fetch_open_orders(None):
-            seen[order.exchange_order_id] = order
-        symbols = set(account.policy.config.pairs)
-        try:
-            balances = await exchange.fetch_balance()
-        except ExchangeError:
-            balances = {}
-        held = {c for c, b in balances.items() if b.total > 0}
-        for symbol, market in (exchange.client.markets or {}).items():
-            if market.get("spot") and market.get("base") in held and market.get("quote") in held:
-                symbols.add(symbol)
-        for symbol in sorted(symbols):
-            if symbol not in (exchange.client.markets or {}):
-                continue
-            for trade in await exchange.fetch_my_trades(symbol, since_ms=since):
-                if trade.order_id in seen or account.sent.is_ours(trade.order_id):
-                    continue
-                seen[trade.order_id] = await exchange.fetch_order(symbol, exchange_order_id=trade.order_id)
-        found: list[ForeignOrder] = []
-        for order in seen.values():
-            if order.timestamp_ms is not None and order.timestamp_ms < since:
-                continue
-            foreign = account.sent.judge(order)
-            if foreign is not None and foreign.exchange_order_id not in account.foreign:
-                found.append(foreign)
+        """Reconcile the exchange's trades, orders and balances with what the signer sent; HALT on a finding.
+
+        See :mod:`bastion.custody.signer.leak`. Findings stay reported while the account is
+        HALTED; re-opening it acknowledges them.
+        """
+        if account.policy.state is not PolicyState.HALTED:
+            account.unexplained.clear()
+        created = int(account.key.created_at.timestamp() * 1000) - 60_000
+        first = account.sent.first_ms
+        scan = LeakScan(
+            account.exchange,
+            account.sent,
+            pairs=account.policy.config.pairs,
+            not_before_ms=created if first is None else min(first, created),
+            now_ms=self.clock(),
+        )
+        report = await scan.run()
         account.last_leak_check_ms = self.clock()
-        if found:
+        found = [f for f in report.foreign if f.key not in account.foreign]
+        unexplained = [b for b in report.balances if b.key not in account.unexplained]
+        if found or unexplained:
             for foreign in found:
-                account.foreign[foreign.exchange_order_id] = foreign
-            self._append("leak", {"account": account.name, "foreign_orders": [f.to_json() for f in found]}, account)
+                account.foreign[foreign.key] = foreign
+            for finding in unexplained:
+                account.unexplained[finding.key] = finding
+            self._append(
+                "leak",
+                {
+                    "account": account.name,
+                    "foreign_orders": [f.to_json() for f in found],
+                    "balance_findings": [b.to_json() for b in unexplained],
+                },
+                account,
+            )
+            what = []
+            if found:
+                what.append(f"{len(found)} order(s) on {account.key.exchange} were not sent by Bastion")
+            if unexplained:
+                assets = ", ".join(sorted({b.asset for b in unexplained}))
+                what.append(f"balance changes no order of Bastion explains ({assets})")
             self._halt(
                 account,
-                f"account {account.name} HALTED: {len(found)} order(s) on {account.key.exchange} were not sent by "
-                "Bastion; the API key is being used elsewhere. Revoke it now.",
+                f"account {account.name} HALTED: " + "; ".join(what) + ": the API key is being used elsewhere "
+                "or funds moved outside Bastion. Revoke the key now if you did not do this; to resume, set the "
+                "account active with `bastion policy set --account " + account.name + " --state active`.",
             )
+        if report.changed and report.checkpoint is not None:
+            account.sent.checkpoint = report.checkpoint
+            self._append("leak_checkpoint", {"account": account.name, **report.checkpoint.to_json()}, account)
         return found
 
     async def op_keys_check(self, params: Mapping[str, Any], peer: Mapping[str, int]) -> Any:
@@ -302,9 +318,10 @@ class KeyOps(SignerParts):
                 except BastionError as exc:
                     entry["error"] = f"{type(exc).__name__}: {exc}"
                 entry["foreign_orders"] = [f.to_json() for f in account.foreign.values()]
+                entry["balance_findings"] = [b.to_json() for b in account.unexplained.values()]
                 entry["state"] = account.policy.state.value
                 entry["state_reason"] = account.reason
-                if account.foreign or entry.get("paused"):
+                if account.foreign or account.unexplained or entry.get("paused"):
                     entry["revoke"] = list(revoke_instructions(account.key.exchange))
                 report.append(entry)
         return report

@@ -32,13 +32,16 @@ from sqlalchemy.orm import Session, sessionmaker
 from bastion.custody.audit import AuditCorruptError, AuditEntry, AuditError, AuditLog
 from bastion.custody.layout import HomeLayout
 from bastion.custody.policy import (
+    CappedOrder,
     Denied,
     OrderRequest,
     PolicyConfig,
     PolicyEngine,
     PolicyState,
     ReferenceMarket,
+    cap_market_order,
 )
+from bastion.custody.policy.rules import check_request
 from bastion.custody.signer._model import (
     Account,
     AuditedKey,
@@ -75,6 +78,7 @@ from bastion.errors import (
     DuplicateOrder,
     ExchangeError,
     NetworkTimeout,
+    ValidationError,
 )
 from bastion.exchanges.ccxt.adapter import AsyncCcxtExchange
 from bastion.exchanges.ccxt.factory import SIMULATOR_ID, create_client
@@ -535,6 +539,9 @@ class SignerService(PolicyOps, KeyOps):
             reference = None
             if isinstance(request.symbol, str) and request.symbol in account.policy.config.pairs:
                 reference = await self._reference(account, request.symbol)
+            capped = await self._capped(account, request, reference, clean, peer)
+            if capped is not None:
+                request = capped.request
             if account.policy.state is PolicyState.REDUCING:
                 request = OrderRequest(
                     account=request.account,
@@ -606,6 +613,7 @@ class SignerService(PolicyOps, KeyOps):
                         "quote": decision.quote,
                         "expected_price": str(decision.expected_price),
                     },
+                    **({} if capped is None else {"sent_as": capped.to_json()}),
                 },
                 account,
             )
@@ -620,6 +628,7 @@ class SignerService(PolicyOps, KeyOps):
                     request.price,
                     client_order_id=request.client_order_id,
                     quote_amount=request.quote_amount,
+                    time_in_force=None if capped is None else capped.time_in_force,
                 )
             except NetworkTimeout as exc:
                 account.policy.record_sent(request, self.clock())  # it may have landed
@@ -644,6 +653,48 @@ class SignerService(PolicyOps, KeyOps):
             result = order_json(order)
             self._outcome(account, "place_order", seq, result)
             return result
+
+    async def _capped(
+        self,
+        account: Account,
+        request: OrderRequest,
+        reference: ReferenceMarket | None,
+        clean: Mapping[str, Any],
+        peer: Mapping[str, int],
+    ) -> CappedOrder | None:
+        """Return the limit IOC order that replaces a well-formed market order (None: judge as given).
+
+        A market order the policy will deny anyway (malformed, pair not allowed, no reference,
+        account HALTED) is left alone so that the denial names the real rule.
+        """
+        if (
+            request.type != "market"
+            or reference is None
+            or account.policy.state is PolicyState.HALTED
+            or check_request(request, account.name) is not None
+        ):
+            return None
+        try:
+            try:
+                market = account.exchange.market(request.symbol)
+            except ExchangeError:  # markets not loaded yet (the exchange was down at start)
+                await account.exchange.load_markets()
+                market = account.exchange.market(request.symbol)
+            return cap_market_order(request, reference, account.policy.config, market)
+        except (ValidationError, ExchangeError) as exc:
+            message = f"the market order cannot be sent capped as a limit IOC order: {exc}"
+            self._append(
+                "refused",
+                {
+                    "account": account.name,
+                    "op": "place_order",
+                    "params": dict(clean),
+                    "reason": message,
+                    "peer": dict(peer),
+                },
+                account,
+            )
+            raise Refusal("bad_request", message) from None
 
     async def _existing(self, account: Account, request: OrderRequest) -> OrderSnapshot | None:
         """Return the order already on the exchange under this client order id, if it is this request's."""
@@ -738,6 +789,7 @@ class SignerService(PolicyOps, KeyOps):
             "last_permission_check_ms": account.last_permission_check_ms or None,
             "last_leak_check_ms": account.last_leak_check_ms or None,
             "foreign_orders": [f.to_json() for f in account.foreign.values()],
+            "balance_findings": [b.to_json() for b in account.unexplained.values()],
             "orders_sent": len(account.sent),
         }
 

@@ -30,6 +30,8 @@ from bastion.exchanges.port import ApiRestrictions, Balance, Candle, OrderBook, 
 
 __all__ = ["AsyncCcxtExchange", "CcxtExchange"]
 
+_TIME_IN_FORCE = frozenset({"GTC", "IOC", "FOK"})
+
 
 class _Base:
     exchange_id: str
@@ -67,15 +69,23 @@ class _Base:
         price: Decimal | None,
         client_order_id: str,
         quote_amount: Decimal | None,
+        time_in_force: str | None = None,
     ) -> tuple[tuple[Any, ...], dict[str, Any]]:
         """Validate an order against the market's rules and return ccxt create_order arguments."""
         order_type = OrderType(type)
+        if time_in_force is not None and (order_type is not OrderType.LIMIT or time_in_force not in _TIME_IN_FORCE):
+            raise ValidationError(
+                f"time_in_force must be one of {', '.join(sorted(_TIME_IN_FORCE))} on a limit order, "
+                f"got {time_in_force!r} on a {order_type} order"
+            )
         if side not in ("buy", "sell"):
             raise ValidationError(f"side must be 'buy' or 'sell', got {side!r}")
         if not client_order_id:
             raise ValidationError("every order needs a client order id (it makes retries idempotent)")
         market = self.market(symbol)
         params: dict[str, Any] = {"clientOrderId": client_order_id}
+        if time_in_force is not None:
+            params["timeInForce"] = time_in_force
         if order_type is OrderType.LIMIT:
             if amount is None or price is None:
                 raise ValidationError(f"a limit order needs amount and price, got amount={amount} price={price}")
@@ -186,9 +196,10 @@ class CcxtExchange(_Base):
         *,
         client_order_id: str,
         quote_amount: Decimal | None = None,
+        time_in_force: str | None = None,
     ) -> OrderSnapshot:
-        """Check the order against the market's rules, then place it."""
-        args, params = self._order_args(symbol, side, type, amount, price, client_order_id, quote_amount)
+        """Check the order against the market's rules, then place it (``time_in_force``: GTC, IOC, FOK)."""
+        args, params = self._order_args(symbol, side, type, amount, price, client_order_id, quote_amount, time_in_force)
         return parse_order(self._call(self.client.create_order, *args, params))
 
     def fetch_order(
@@ -209,9 +220,12 @@ class CcxtExchange(_Base):
         """Return open orders, of one market or all."""
         return [parse_order(o) for o in self._call(self.client.fetch_open_orders, symbol)]
 
-    def fetch_my_trades(self, symbol: str, *, since_ms: int | None = None, limit: int | None = None) -> list[Trade]:
-        """Return our own trades in a market."""
-        return self._parse_trades(self._call(self.client.fetch_my_trades, symbol, since_ms, limit))
+    def fetch_my_trades(
+        self, symbol: str, *, since_ms: int | None = None, limit: int | None = None, from_id: str | None = None
+    ) -> list[Trade]:
+        """Return our own trades in a market (from trade id ``from_id`` on, when given)."""
+        params = {} if from_id is None else {"fromId": from_id}
+        return self._parse_trades(self._call(self.client.fetch_my_trades, symbol, since_ms, limit, params))
 
     def fetch_order_trades(self, symbol: str, exchange_order_id: str) -> list[Trade]:
         """Return the trades of one of our orders, however many trades the account made since."""
@@ -286,9 +300,10 @@ class AsyncCcxtExchange(_Base):
         *,
         client_order_id: str,
         quote_amount: Decimal | None = None,
+        time_in_force: str | None = None,
     ) -> OrderSnapshot:
-        """Check the order against the market's rules, then place it."""
-        args, params = self._order_args(symbol, side, type, amount, price, client_order_id, quote_amount)
+        """Check the order against the market's rules, then place it (``time_in_force``: GTC, IOC, FOK)."""
+        args, params = self._order_args(symbol, side, type, amount, price, client_order_id, quote_amount, time_in_force)
         return parse_order(await self._call(self.client.create_order, *args, params))
 
     async def fetch_order(
@@ -310,10 +325,11 @@ class AsyncCcxtExchange(_Base):
         return [parse_order(o) for o in await self._call(self.client.fetch_open_orders, symbol)]
 
     async def fetch_my_trades(
-        self, symbol: str, *, since_ms: int | None = None, limit: int | None = None
+        self, symbol: str, *, since_ms: int | None = None, limit: int | None = None, from_id: str | None = None
     ) -> list[Trade]:
-        """Return our own trades in a market."""
-        return self._parse_trades(await self._call(self.client.fetch_my_trades, symbol, since_ms, limit))
+        """Return our own trades in a market (from trade id ``from_id`` on, when given)."""
+        params = {} if from_id is None else {"fromId": from_id}
+        return self._parse_trades(await self._call(self.client.fetch_my_trades, symbol, since_ms, limit, params))
 
     async def fetch_order_trades(self, symbol: str, exchange_order_id: str) -> list[Trade]:
         """Return the trades of one of our orders, however many trades the account made since."""
@@ -327,4 +343,3 @@ class AsyncCcxtExchange(_Base):
     async def close(self) -> None:
         """Close the client's aiohttp session."""
         await self.client.close()
-

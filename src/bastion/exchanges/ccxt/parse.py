@@ -111,6 +111,7 @@ def parse_trade(
         fee_currency=fee.get("currency") or "",
         is_maker=t.get("takerOrMaker") == "maker",
         timestamp_ms=int(ts),
+        cost=dec(t.get("cost")),
     )
 
 

@@ -3,13 +3,17 @@
 Every answer is JSON. Orders and trades use Binance's own field names, plus ``account`` and
 ``apiKey`` (the placing key as ``****abcd``) so tests can tell whose order it was, including
 orders placed outside Bastion. ``POST /_sim/keys/restrictions`` changes a key's restrictions
-while the server runs (a key that gains withdrawal permission later, for instance).
+while the server runs (a key that gains withdrawal permission later, for instance);
+``POST /_sim/deposit`` and ``/_sim/withdraw`` move funds in or out of an account as a deposit or
+a withdrawal would (balances change with no trade).
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from bastion.exchanges.simulator.api import BinanceApi
@@ -24,6 +28,8 @@ from bastion.exchanges.simulator.render import order_json, restrictions_json, tr
 __all__ = ["AdminApi", "AdminError"]
 
 _MAX_ADVANCE = 10_000_000
+_ASSET = re.compile(r"^[A-Z0-9]{2,12}$")
+_AMOUNT = re.compile(r"^[0-9]{1,20}(\.[0-9]{1,18})?$")
 
 
 class AdminError(Exception):
@@ -58,6 +64,8 @@ class AdminApi:
             ("DELETE", "/_sim/unknown"): self.clear_unknown,
             ("GET", "/_sim/state"): self.state,
             ("POST", "/_sim/keys/restrictions"): self.set_restrictions,
+            ("POST", "/_sim/deposit"): self.deposit,
+            ("POST", "/_sim/withdraw"): self.withdraw,
         }
 
     def _account(self, params: Params) -> str:
@@ -124,6 +132,35 @@ class AdminApi:
         """GET /_sim/trades?account=NAME: every trade of the account (myTrades shape)."""
         account = self._account(params)
         return [trade_json(t, self.api.market_data[t.symbol].decimals) for t in self.venue.trades(account)]
+
+    def _transfer(self, params: Params) -> tuple[str, str, Decimal]:
+        account = self._account(params)
+        asset = params.get("asset") or ""
+        if not _ASSET.match(asset):
+            raise AdminError(400, f"asset must be 2 to 12 capitals or digits such as USDT, got {asset[:20]!r}")
+        raw = params.get("amount") or ""
+        try:
+            amount = Decimal(raw)
+        except InvalidOperation:
+            amount = Decimal(-1)
+        if not amount.is_finite() or amount <= 0 or _AMOUNT.match(raw) is None:
+            raise AdminError(400, f"amount must be a positive decimal such as 100 or 0.5, got {raw[:30]!r}")
+        return account, asset, amount
+
+    def deposit(self, params: Params, body: bytes) -> Any:
+        """POST /_sim/deposit?account=NAME&asset=USDT&amount=100: credit the free balance (a deposit)."""
+        account, asset, amount = self._transfer(params)
+        self.venue.ledger.credit(account, asset, amount)
+        return self.balances(params, body)
+
+    def withdraw(self, params: Params, body: bytes) -> Any:
+        """POST /_sim/withdraw?account=NAME&asset=USDT&amount=100: take from the free balance (a withdrawal)."""
+        account, asset, amount = self._transfer(params)
+        free = self.venue.ledger.free(account, asset)
+        if free < amount:
+            raise AdminError(400, f"account {account!r} has {free} {asset} free; cannot withdraw {amount}")
+        self.venue.ledger.spend_free(account, asset, amount)
+        return self.balances(params, body)
 
     def add_fault(self, params: Params, body: bytes) -> Any:
         """POST /_sim/faults with a JSON fault spec (see :mod:`faults`)."""

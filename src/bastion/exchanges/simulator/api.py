@@ -19,7 +19,7 @@ from bastion.exchanges.simulator.format import dumps
 from bastion.exchanges.simulator.keys import KeyEntry
 from bastion.exchanges.simulator.market_data import KLINE_DEFAULT_LIMIT, KLINE_MAX_LIMIT, MarketData
 from bastion.exchanges.simulator.matching import Clock, FeeSchedule, generated_client_id
-from bastion.exchanges.simulator.orders import LIMIT, LIMIT_MAKER, MARKET, ORDER_TYPES, SIDES, TIME_IN_FORCE
+from bastion.exchanges.simulator.orders import LIMIT, LIMIT_MAKER, ORDER_TYPES, SIDES, TIME_IN_FORCE
 from bastion.exchanges.simulator.params import Params, parse_params
 from bastion.exchanges.simulator.render import (
     account_json,
@@ -242,7 +242,7 @@ class BinanceApi:
                 raise mandatory("timeInForce")
             if tif not in TIME_IN_FORCE:
                 raise ApiError(-1115, "Invalid timeInForce.")
-        elif tif is not None and order_type == MARKET:
+        elif tif is not None:  # MARKET and LIMIT_MAKER take no time in force
             raise ApiError(-1106, "Parameter 'timeInForce' sent when not required.")
         if order_type in (LIMIT, LIMIT_MAKER):
             if price is None:

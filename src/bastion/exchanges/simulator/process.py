@@ -229,6 +229,14 @@ class SimulatorProcess:
         """Return every trade of ``account`` (myTrades fields)."""
         return self.admin("GET", "trades", {"account": account})
 
+    def deposit(self, account: str, asset: str, amount: str) -> dict[str, dict[str, str]]:
+        """Credit ``amount`` of ``asset`` to ``account`` as a deposit would; return its balances."""
+        return self.admin("POST", "deposit", {"account": account, "asset": asset, "amount": amount})
+
+    def withdraw(self, account: str, asset: str, amount: str) -> dict[str, dict[str, str]]:
+        """Take ``amount`` of ``asset`` out of ``account`` as a withdrawal would; return its balances."""
+        return self.admin("POST", "withdraw", {"account": account, "asset": asset, "amount": amount})
+
     def fault(self, kind: str, count: int = 1, **options: Any) -> dict[str, Any]:
         """Arm a fault for the next ``count`` matching requests (path, method, seconds, fraction...)."""
         return self.admin("POST", "faults", body={"kind": kind, "count": count, **options})
