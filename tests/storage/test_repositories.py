@@ -252,9 +252,10 @@ def test_open_orders_are_the_accepted_and_partially_filled_ones(
         repo = OrderRepository(session)
         assert [o.client_order_id for o in repo.open_orders(account_id)] == ["bst-1", "bst-2"]
         assert repo.open_orders(account_id, symbol="LTC/BTC") == []
-        found = repo.get_by_exchange_id(account_id, "x-bst-2")
+        found = repo.get_by_exchange_id(account_id, found_symbol := partial.symbol, "x-bst-2")
         assert found is not None
         assert found.filled == Decimal("0.5")
+        assert repo.get_by_exchange_id(account_id, "LTC/BTC" if found_symbol != "LTC/BTC" else "X/Y", "x-bst-2") is None
 
 
 # --- bots and deals ---------------------------------------------------------------------------

@@ -36,7 +36,14 @@ from bastion.errors import ConfigError, scrub
 __all__ = ["CONFIG_FILE", "KINDS", "NOTIFY_URLS_ENV", "NotificationKind", "Notifier"]
 
 NotificationKind = Literal[
-    "deal_opened", "deal_closed", "safety_order_filled", "stop_loss", "error", "policy_denial", "leak_alert"
+    "deal_opened",
+    "deal_closed",
+    "safety_order_filled",
+    "stop_loss",
+    "error",
+    "policy_denial",
+    "leak_alert",
+    "bot_status",
 ]
 #: Every kind of notification, in the order the filter lists them.
 KINDS: tuple[NotificationKind, ...] = (
@@ -47,6 +54,7 @@ KINDS: tuple[NotificationKind, ...] = (
     "error",
     "policy_denial",
     "leak_alert",
+    "bot_status",
 )
 #: Environment variable with comma-separated apprise URLs.
 NOTIFY_URLS_ENV = "BASTION_NOTIFY_URLS"
@@ -61,6 +69,7 @@ _TYPES = {
     "error": "failure",
     "policy_denial": "warning",
     "leak_alert": "failure",
+    "bot_status": "info",
 }
 _TITLE_PREFIX = "[Bastion] "
 _PHRASE_LENGTH = (4, 64)
