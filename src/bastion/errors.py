@@ -18,6 +18,13 @@ so nothing above the adapter ever catches a ccxt class.
     │   ├── KeyRefused               an API key with a dangerous permission or no IP restriction
     │   ├── SignerUnavailable        no signer answers on the socket (not started, or gone)
     │   └── SignerRefused            the signer answered with a refusal; ``kind`` says which
+    │       ├── PolicyDenied         "denied": the trade policy; ``rule`` and ``compared`` say why
+    │       ├── SignerBadRequest     "bad_request": a parameter missing, malformed or unknown
+    │       ├── SignerUnauthorized   "unauthorized": needs the vault passphrase (missing or wrong)
+    │       ├── SignerNotFound       "not_found": the signer holds no key for that account
+    │       ├── UnknownOperation     "unknown_op": not part of the signer's RPC
+    │       ├── SignerInternalError  "internal": the signer failed; whether it acted is unknown
+    │       └── UnknownRefusal       a refusal kind this client does not know
     └── ExchangeError                anything that went wrong talking to an exchange
         ├── AuthenticationFailed     key unknown, signature wrong (exchange said so)
         ├── PermissionRefused        the key may not do this
@@ -32,6 +39,10 @@ so nothing above the adapter ever catches a ccxt class.
             ├── RateLimited          HTTP 429/418; ``retry_after`` seconds when the exchange said
             ├── NetworkTimeout       no answer in time: the request may or may not have landed
             └── ExchangeDown         5xx or maintenance
+
+Across the signer's RPC an error keeps its class: the signer sends the class name as the
+refusal's ``kind`` and the typed client methods raise the same class again
+(``bastion.custody.signer.rpc`` holds the one mapping table).
 
 Messages never contain secrets: exchange responses are passed through
 :func:`bastion.errors.scrub` before they are put into an exception.
@@ -62,11 +73,18 @@ __all__ = [
     "OrderRejected",
     "OrderStateError",
     "PermissionRefused",
+    "PolicyDenied",
     "RateLimited",
+    "SignerBadRequest",
+    "SignerInternalError",
+    "SignerNotFound",
     "SignerRefused",
+    "SignerUnauthorized",
     "SignerUnavailable",
     "StorageError",
     "TimestampRejected",
+    "UnknownOperation",
+    "UnknownRefusal",
     "ValidationError",
     "scrub",
 ]
@@ -136,21 +154,64 @@ class SignerRefused(CustodyError):
 
     ``kind`` names it: ``denied`` (the trade policy; ``rule`` and ``compared`` say which and
     why), ``unknown_op``, ``unauthorized``, ``bad_request``, ``not_found``, ``halted``, or an
-    exchange error class name such as ``InsufficientFunds``.
+    exchange error class name such as ``InsufficientFunds``. The typed client raises a
+    subclass per kind (below); ``kind`` defaults to the subclass's own.
     """
+
+    default_kind = "refused"
 
     def __init__(
         self,
         message: str,
         *,
-        kind: str,
+        kind: str | None = None,
         rule: str | None = None,
         compared: dict[str, str] | None = None,
     ) -> None:
         super().__init__(message)
-        self.kind = kind
+        self.kind = self.default_kind if kind is None else kind
         self.rule = rule
         self.compared = dict(compared or {})
+
+
+class PolicyDenied(SignerRefused):
+    """The signer's trade policy denied the order; ``rule`` and ``compared`` say which and why."""
+
+    default_kind = "denied"
+
+
+class SignerBadRequest(SignerRefused):
+    """A request parameter was missing, malformed or unknown; the message names it."""
+
+    default_kind = "bad_request"
+
+
+class SignerUnauthorized(SignerRefused):
+    """The operation needs the vault passphrase, and it was missing or wrong."""
+
+    default_kind = "unauthorized"
+
+
+class SignerNotFound(SignerRefused):
+    """The signer holds no key for the account named."""
+
+    default_kind = "not_found"
+
+
+class UnknownOperation(SignerRefused):
+    """The operation is not part of the signer's RPC."""
+
+    default_kind = "unknown_op"
+
+
+class SignerInternalError(SignerRefused):
+    """The signer failed while handling the request; whether it reached the exchange is unknown."""
+
+    default_kind = "internal"
+
+
+class UnknownRefusal(SignerRefused):
+    """A refusal whose kind this client does not know (a newer signer); ``kind`` holds it."""
 
 
 class ExchangeError(BastionError):

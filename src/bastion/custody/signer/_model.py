@@ -21,6 +21,7 @@ from bastion.custody.policy import (
     ReferenceMarket,
 )
 from bastion.custody.signer.leak import ForeignOrder, SentOrders
+from bastion.custody.signer.rpc import balances_to_wire, error_to_wire, order_to_wire, trade_to_wire
 from bastion.exchanges.ccxt.adapter import AsyncCcxtExchange
 from bastion.exchanges.port import ApiRestrictions, Balance, OrderSnapshot, Trade
 from bastion.storage import AccountState, ApiKeyRecord
@@ -77,17 +78,32 @@ class Refusal(Exception):
     """A request the signer answers with ``ok: false`` (not a bug: the message goes to the caller)."""
 
     def __init__(
-        self, kind: str, message: str, *, rule: str | None = None, compared: Mapping[str, Any] | None = None
+        self,
+        kind: str,
+        message: str,
+        *,
+        rule: str | None = None,
+        compared: Mapping[str, Any] | None = None,
+        details: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__(message)
         self.kind = kind
         self.message = message
         self.rule = rule
         self.compared = {k: str(v) for k, v in (compared or {}).items()}
+        self.details = dict(details or {})
+
+    @classmethod
+    def from_error(cls, exc: BaseException) -> Refusal:
+        """Return the refusal that carries ``exc`` to the client as its own class (see ``rpc``)."""
+        error = error_to_wire(exc)
+        kind, message = str(error.pop("kind")), str(error.pop("message"))
+        rule, compared = error.pop("rule", None), error.pop("compared", None)
+        return cls(kind, message, rule=rule, compared=compared, details=error)
 
     def to_json(self) -> dict[str, Any]:
         """Return the wire form of the refusal."""
-        error: dict[str, Any] = {"kind": self.kind, "message": self.message}
+        error: dict[str, Any] = {**self.details, "kind": self.kind, "message": self.message}
         if self.rule is not None:
             error["rule"] = self.rule
             error["compared"] = self.compared
@@ -148,41 +164,18 @@ def plain(value: Decimal | None) -> str | None:
 
 
 def order_json(order: OrderSnapshot) -> dict[str, Any]:
-    """Return an order snapshot as JSON-ready data (decimals as strings)."""
-    return {
-        "exchange_order_id": order.exchange_order_id,
-        "client_order_id": order.client_order_id,
-        "symbol": order.symbol,
-        "side": str(order.side),
-        "type": str(order.type),
-        "status": str(order.status),
-        "amount": plain(order.amount),
-        "price": plain(order.price),
-        "filled": plain(order.filled),
-        "cost": plain(order.cost),
-        "timestamp_ms": order.timestamp_ms,
-        "trades": [trade_json(t) for t in order.trades],
-    }
+    """Return an order snapshot as JSON-ready data (decimals as strings); see ``rpc.order_to_wire``."""
+    return order_to_wire(order)
 
 
 def trade_json(trade: Trade) -> dict[str, Any]:
-    """Return a trade as JSON-ready data."""
-    return {
-        "trade_id": trade.trade_id,
-        "order_id": trade.order_id,
-        "symbol": trade.symbol,
-        "side": str(trade.side),
-        "price": plain(trade.price),
-        "amount": plain(trade.amount),
-        "fee": plain(trade.fee),
-        "fee_currency": trade.fee_currency,
-        "is_maker": trade.is_maker,
-        "timestamp_ms": trade.timestamp_ms,
-    }
+    """Return a trade as JSON-ready data; see ``rpc.trade_to_wire``."""
+    return trade_to_wire(trade)
 
 
 def balance_json(balances: Mapping[str, Balance]) -> dict[str, Any]:
-    return {c: {"free": plain(b.free), "used": plain(b.used), "total": plain(b.total)} for c, b in balances.items()}
+    """Return balances as JSON-ready data; see ``rpc.balances_to_wire``."""
+    return balances_to_wire(balances)
 
 
 def permissions_json(perms: ApiRestrictions) -> dict[str, Any]:

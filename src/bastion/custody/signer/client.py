@@ -1,14 +1,19 @@
 """Talk to the signer over its Unix socket (what the engine and the CLI use).
 
 The client never holds a secret: it sends order intents and gets back what the exchange said,
-or a refusal (:class:`~bastion.errors.SignerRefused`) that names the policy rule and the values
-it compared.
+or a refusal that names the policy rule and the values it compared.
 
-::
+The typed methods take a request of :mod:`bastion.custody.signer.rpc` and return its answer
+type; a refusal is raised as the same :mod:`bastion.errors` class the signer raised
+(``PolicyDenied``, ``InsufficientFunds``, ``OrderNotFound``, ``NetworkTimeout`` ...)::
 
     with SignerClient(layout.socket) as signer:
-        order = signer.call("place_order", account="main", symbol="BTC/USDT", side="buy",
-                            type="limit", amount="0.001", price="16000", client_order_id="b1")
+        order = signer.place_order(PlaceOrderRequest(
+            account="main", symbol="BTC/USDT", side="buy", type=OrderType.LIMIT,
+            amount=Decimal("0.001"), price=Decimal("16000"), client_order_id="b1"))
+
+``call(op, **params)`` is the untyped form (dict answers, every refusal as
+:class:`~bastion.errors.SignerRefused` with ``kind``); it stays for the CLI's JSON output.
 """
 
 from __future__ import annotations
@@ -20,20 +25,50 @@ import os
 import socket
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
 from bastion.custody.signer.protocol import encode, read_frame, recv_frame
+from bastion.custody.signer.rpc import (
+    BalancesRequest,
+    CancelOrderRequest,
+    GetOrderRequest,
+    KeyAdded,
+    KeyCheck,
+    KeyRemoved,
+    KeysAddRequest,
+    KeysCheckRequest,
+    KeysRemoveRequest,
+    KeyStatus,
+    KeyStatusRequest,
+    MyTradesRequest,
+    OpenOrdersRequest,
+    PanicReport,
+    PanicRequest,
+    Ping,
+    PingRequest,
+    PlaceOrderRequest,
+    PolicySetRequest,
+    PolicyShowRequest,
+    PolicyView,
+    Request,
+    error_from_wire,
+)
 from bastion.errors import SignerRefused, SignerUnavailable
+from bastion.exchanges.port import Balance, OrderSnapshot, Trade
 
 __all__ = ["AsyncSignerClient", "SignerClient"]
 
+A = TypeVar("A")
 
-def _result(answer: dict[str, Any], request_id: int) -> Any:
+
+def _result(answer: dict[str, Any], request_id: int, *, typed: bool = False) -> Any:
     if answer.get("id") != request_id:
         raise SignerUnavailable(f"the signer answered request {answer.get('id')!r}, expected {request_id}")
     if answer.get("ok") is True:
         return answer.get("result")
     error = answer.get("error") or {}
+    if typed:
+        raise error_from_wire(error)
     raise SignerRefused(
         str(error.get("message", "the signer refused the request")),
         kind=str(error.get("kind", "refused")),
@@ -90,6 +125,9 @@ class SignerClient:
         SignerUnavailable
             Nothing listens on the socket, or the connection broke.
         """
+        return self._send(op, params, typed=False)
+
+    def _send(self, op: str, params: dict[str, Any], *, typed: bool) -> Any:
         request_id = next(self._ids)
         frame = encode({"id": request_id, "op": op, "params": params})
         sock = self._connect()
@@ -99,7 +137,75 @@ class SignerClient:
         except (OSError, ConnectionError) as exc:
             self.close()
             raise _unavailable(self.path, exc) from None
-        return _result(answer, request_id)
+        return _result(answer, request_id, typed=typed)
+
+    def request(self, request: Request[A]) -> A:
+        """Send a typed request and return its typed answer.
+
+        Raises
+        ------
+        BastionError
+            The class the signer raised (see :mod:`bastion.custody.signer.rpc`).
+        SignerUnavailable
+            Nothing listens on the socket, or the connection broke.
+        """
+        return type(request).answer_from_wire(self._send(request.op, request.to_wire(), typed=True))
+
+    def place_order(self, request: PlaceOrderRequest) -> OrderSnapshot:
+        """Place an order (the policy judges it first)."""
+        return self.request(request)
+
+    def cancel_order(self, request: CancelOrderRequest) -> OrderSnapshot:
+        """Cancel an order."""
+        return self.request(request)
+
+    def get_order(self, request: GetOrderRequest) -> OrderSnapshot:
+        """Fetch an order."""
+        return self.request(request)
+
+    def open_orders(self, request: OpenOrdersRequest) -> tuple[OrderSnapshot, ...]:
+        """List open orders."""
+        return self.request(request)
+
+    def balances(self, request: BalancesRequest) -> dict[str, Balance]:
+        """Fetch the account's non-zero balances."""
+        return self.request(request)
+
+    def my_trades(self, request: MyTradesRequest) -> tuple[Trade, ...]:
+        """Fetch the account's trades in one market, or one order's."""
+        return self.request(request)
+
+    def key_status(self, request: KeyStatusRequest | None = None) -> tuple[KeyStatus, ...]:
+        """Each key's status (never a secret)."""
+        return self.request(request or KeyStatusRequest())
+
+    def ping(self) -> Ping:
+        """Check that the signer answers."""
+        return self.request(PingRequest())
+
+    def keys_add(self, request: KeysAddRequest) -> KeyAdded:
+        """Add a key (needs the vault passphrase)."""
+        return self.request(request)
+
+    def keys_check(self, request: KeysCheckRequest | None = None) -> tuple[KeyCheck, ...]:
+        """Re-check keys now."""
+        return self.request(request or KeysCheckRequest())
+
+    def keys_remove(self, request: KeysRemoveRequest) -> KeyRemoved:
+        """Forget a key."""
+        return self.request(request)
+
+    def policy_show(self, request: PolicyShowRequest) -> PolicyView:
+        """Show an account's policy and usage."""
+        return self.request(request)
+
+    def policy_set(self, request: PolicySetRequest) -> PolicyView:
+        """Change an account's policy."""
+        return self.request(request)
+
+    def panic(self) -> PanicReport:
+        """Cancel everything, purge the secrets and stop the signer."""
+        return self.request(PanicRequest())
 
     def close(self) -> None:
         """Close the connection (the next call reconnects)."""
@@ -132,6 +238,45 @@ class AsyncSignerClient:
 
     async def call(self, op: str, **params: Any) -> Any:
         """Send one request and return its result (see :meth:`SignerClient.call`)."""
+        return await self._send(op, params, typed=False)
+
+    async def request(self, request: Request[A]) -> A:
+        """Send a typed request and return its typed answer (see :meth:`SignerClient.request`)."""
+        return type(request).answer_from_wire(await self._send(request.op, request.to_wire(), typed=True))
+
+    async def place_order(self, request: PlaceOrderRequest) -> OrderSnapshot:
+        """Place an order (the policy judges it first)."""
+        return await self.request(request)
+
+    async def cancel_order(self, request: CancelOrderRequest) -> OrderSnapshot:
+        """Cancel an order."""
+        return await self.request(request)
+
+    async def get_order(self, request: GetOrderRequest) -> OrderSnapshot:
+        """Fetch an order."""
+        return await self.request(request)
+
+    async def open_orders(self, request: OpenOrdersRequest) -> tuple[OrderSnapshot, ...]:
+        """List open orders."""
+        return await self.request(request)
+
+    async def balances(self, request: BalancesRequest) -> dict[str, Balance]:
+        """Fetch the account's non-zero balances."""
+        return await self.request(request)
+
+    async def my_trades(self, request: MyTradesRequest) -> tuple[Trade, ...]:
+        """Fetch the account's trades in one market, or one order's."""
+        return await self.request(request)
+
+    async def key_status(self, request: KeyStatusRequest | None = None) -> tuple[KeyStatus, ...]:
+        """Each key's status (never a secret)."""
+        return await self.request(request or KeyStatusRequest())
+
+    async def ping(self) -> Ping:
+        """Check that the signer answers."""
+        return await self.request(PingRequest())
+
+    async def _send(self, op: str, params: dict[str, Any], *, typed: bool) -> Any:
         request_id = next(self._ids)
         frame = encode({"id": request_id, "op": op, "params": params})
         async with self._lock:
@@ -148,7 +293,7 @@ class AsyncSignerClient:
             if answer is None:
                 await self._drop()
                 raise _unavailable(self.path, ConnectionResetError("connection closed"))
-        return _result(answer, request_id)
+        return _result(answer, request_id, typed=typed)
 
     async def _drop(self) -> None:
         writer, self._reader, self._writer = self._writer, None, None

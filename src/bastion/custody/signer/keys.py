@@ -96,7 +96,7 @@ class KeyOps:
                 },
                 secrets=secrets_,
             )
-            raise Refusal(type(exc).__name__, str(exc)) from None
+            raise Refusal.from_error(exc) from None
         await exchange.close()
         record = self._store_key(name, exchange_id, url, credentials, perms, allow_unrestricted)  # type: ignore[arg-type]
         account = await self._open_account(record, credentials)

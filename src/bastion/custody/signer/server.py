@@ -26,6 +26,7 @@ from bastion.custody.audit import AuditLog
 from bastion.custody.layout import HomeLayout
 from bastion.custody.signer._model import Refusal, SignerOptions, public_key_hex, read_public_key
 from bastion.custody.signer.protocol import FrameError, encode, read_frame
+from bastion.custody.signer.rpc import error_to_wire
 from bastion.custody.signer.service import SignerService
 from bastion.custody.vault import SIGNER_KEY_BINDING, SealedSecret, Vault, load_signing_key
 from bastion.errors import BastionError, ConfigError, CustodyError
@@ -128,7 +129,7 @@ class SignerServer:
         except Refusal as refusal:
             return {"id": request_id, "ok": False, "error": refusal.to_json()}
         except BastionError as exc:
-            return {"id": request_id, "ok": False, "error": {"kind": type(exc).__name__, "message": str(exc)}}
+            return {"id": request_id, "ok": False, "error": error_to_wire(exc)}
         except Exception:
             log.exception("op %s failed", op)
             return {

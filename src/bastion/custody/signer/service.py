@@ -44,7 +44,6 @@ from bastion.custody.signer._model import (
     Refusal,
     SignerOptions,
     balance_json,
-    decimal_param,
     log,
     order_json,
     policy_message,
@@ -56,6 +55,15 @@ from bastion.custody.signer.endpoints import guard_client
 from bastion.custody.signer.keys import KeyOps
 from bastion.custody.signer.policies import PolicyOps
 from bastion.custody.signer.revoke import revoke_instructions
+from bastion.custody.signer.rpc import (
+    BalancesRequest,
+    CancelOrderRequest,
+    GetOrderRequest,
+    KeyStatusRequest,
+    MyTradesRequest,
+    OpenOrdersRequest,
+    policy_request,
+)
 from bastion.custody.vault import SealedSecret, SecretBinding, Vault
 from bastion.errors import (
     BastionError,
@@ -326,7 +334,7 @@ class SignerService(PolicyOps, KeyOps):
             },
             account,
         )
-        return Refusal(kind, str(exc))
+        return Refusal.from_error(exc)
 
     def _outcome(self, account: Account, op: str, request_seq: int, result: Any) -> None:
         self._append(
@@ -415,16 +423,7 @@ class SignerService(PolicyOps, KeyOps):
             if params.get(k) is not None
         }
         async with account.lock:
-            request = OrderRequest(
-                account=account.name,
-                symbol=params.get("symbol"),  # type: ignore[arg-type]
-                side=params.get("side"),  # type: ignore[arg-type]
-                type=params.get("type"),  # type: ignore[arg-type]
-                amount=decimal_param(params, "amount"),
-                price=decimal_param(params, "price"),
-                quote_amount=decimal_param(params, "quote_amount"),
-                client_order_id=params.get("client_order_id"),  # type: ignore[arg-type]
-            )
+            request = policy_request(params, account=account.name)  # malformed values: the policy denies
             if account.paused:
                 message = f"account {account.name} is paused: {account.key.status_reason}"
                 self._append(
@@ -564,58 +563,55 @@ class SignerService(PolicyOps, KeyOps):
             return None
         return order
 
-    def _order_ids(self, params: Mapping[str, Any]) -> tuple[str, str | None, str | None]:
-        symbol = text_param(params, "symbol")
-        eid = text_param(params, "exchange_order_id", required=False)
-        cid = text_param(params, "client_order_id", required=False)
-        if eid is None and cid is None:
-            raise Refusal("bad_request", "give exchange_order_id or client_order_id")
-        return symbol, eid, cid  # type: ignore[return-value]
-
     async def op_cancel_order(self, params: Mapping[str, Any], peer: Mapping[str, int]) -> Any:
         """Cancel one order (allowed in every state: cancelling only reduces risk)."""
+        ask = CancelOrderRequest.from_wire(params)
         account = self._account(params)
-        symbol, eid, cid = self._order_ids(params)
         order = await self._audited(
             account,
             "cancel_order",
             params,
             peer,
-            lambda: account.exchange.cancel_order(symbol, exchange_order_id=eid, client_order_id=cid),
+            lambda: account.exchange.cancel_order(
+                ask.symbol, exchange_order_id=ask.exchange_order_id, client_order_id=ask.client_order_id
+            ),
             lambda o: {"exchange_order_id": o.exchange_order_id, "status": str(o.status)},
         )
         return order_json(order)
 
     async def op_get_order(self, params: Mapping[str, Any], peer: Mapping[str, int]) -> Any:
         """Return one order as the exchange reports it."""
+        ask = GetOrderRequest.from_wire(params)
         account = self._account(params)
-        symbol, eid, cid = self._order_ids(params)
         order = await self._audited(
             account,
             "get_order",
             params,
             peer,
-            lambda: account.exchange.fetch_order(symbol, exchange_order_id=eid, client_order_id=cid),
+            lambda: account.exchange.fetch_order(
+                ask.symbol, exchange_order_id=ask.exchange_order_id, client_order_id=ask.client_order_id
+            ),
             lambda o: {"exchange_order_id": o.exchange_order_id, "status": str(o.status)},
         )
         return order_json(order)
 
     async def op_open_orders(self, params: Mapping[str, Any], peer: Mapping[str, int]) -> Any:
         """Return the account's open orders (one market or all)."""
+        ask = OpenOrdersRequest.from_wire(params)
         account = self._account(params)
-        symbol = text_param(params, "symbol", required=False)
         orders = await self._audited(
             account,
             "open_orders",
             params,
             peer,
-            lambda: account.exchange.fetch_open_orders(symbol),
+            lambda: account.exchange.fetch_open_orders(ask.symbol),
             lambda r: {"count": len(r)},
         )
         return [order_json(o) for o in orders]
 
     async def op_balances(self, params: Mapping[str, Any], peer: Mapping[str, int]) -> Any:
         """Return the account's non-zero balances."""
+        BalancesRequest.from_wire(params)
         account = self._account(params)
         balances = await self._audited(
             account, "balances", params, peer, account.exchange.fetch_balance, lambda r: {"currencies": len(r)}
@@ -624,20 +620,13 @@ class SignerService(PolicyOps, KeyOps):
 
     async def op_my_trades(self, params: Mapping[str, Any], peer: Mapping[str, int]) -> Any:
         """Return the account's own trades in one market, or those of one order (``exchange_order_id``)."""
+        ask = MyTradesRequest.from_wire(params)
         account = self._account(params)
-        symbol = text_param(params, "symbol")
-        since, limit = params.get("since_ms"), params.get("limit")
-        for name, value in (("since_ms", since), ("limit", limit)):
-            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
-                raise Refusal("bad_request", f"{name} must be a non-negative integer, got {value!r}")
         exchange = account.exchange
-        if params.get("exchange_order_id") is not None:
-            order_id = text_param(params, "exchange_order_id")
-            if since is not None or limit is not None:
-                raise Refusal("bad_request", "give exchange_order_id alone: since_ms and limit apply to a whole market")
-            fetch = functools.partial(exchange.fetch_order_trades, symbol, order_id)
+        if ask.exchange_order_id is not None:
+            fetch = functools.partial(exchange.fetch_order_trades, ask.symbol, ask.exchange_order_id)
         else:
-            fetch = functools.partial(exchange.fetch_my_trades, symbol, since_ms=since, limit=limit)
+            fetch = functools.partial(exchange.fetch_my_trades, ask.symbol, since_ms=ask.since_ms, limit=ask.limit)
         trades = await self._audited(account, "my_trades", params, peer, fetch, lambda r: {"count": len(r)})
         return [trade_json(t) for t in trades]
 
@@ -661,7 +650,7 @@ class SignerService(PolicyOps, KeyOps):
 
     async def op_key_status(self, params: Mapping[str, Any], peer: Mapping[str, int]) -> Any:
         """Return each key's status (never a secret): hint, fingerprint, permissions, state."""
-        if params.get("account") is not None:
+        if KeyStatusRequest.from_wire(params).account is not None:
             return [self._status(self._account(params))]
         return [self._status(a) for _, a in sorted(self.accounts.items())]
 

@@ -80,8 +80,15 @@ def parse_balance(balance: dict[str, Any]) -> dict[str, Balance]:
     return result
 
 
-def parse_trade(t: dict[str, Any], *, order_id: str | None = None, timestamp_ms: int | None = None) -> Trade:
-    """Parse a ccxt trade (from fetch_my_trades or an order's fills)."""
+def parse_trade(
+    t: dict[str, Any],
+    *,
+    order_id: str | None = None,
+    timestamp_ms: int | None = None,
+    symbol: str | None = None,
+    side: str | None = None,
+) -> Trade:
+    """Parse a ccxt trade (from fetch_my_trades or an order's fills, which may lack symbol and side)."""
     fee = t.get("fee") or {}
     price = _dec0(t.get("price"))
     amount = _dec0(t.get("amount"))
@@ -89,11 +96,15 @@ def parse_trade(t: dict[str, Any], *, order_id: str | None = None, timestamp_ms:
     oid = t.get("order") or order_id
     if t.get("id") is None or oid is None or ts is None:
         raise ExchangeError(f"trade without id, order id or time from the exchange: {t.get('info')!r}")
+    market = t.get("symbol") or symbol
+    trade_side = t.get("side") or side
+    if not market or trade_side not in ("buy", "sell"):
+        raise ExchangeError(f"trade without symbol or side from the exchange: {t.get('info')!r}")
     return Trade(
         trade_id=str(t["id"]),
         order_id=str(oid),
-        symbol=t["symbol"],
-        side=t["side"],
+        symbol=market,
+        side="buy" if trade_side == "buy" else "sell",
         price=price,
         amount=amount,
         fee=_dec0(fee.get("cost")),
@@ -124,7 +135,7 @@ def parse_order(o: dict[str, Any]) -> OrderSnapshot:
         average = dec(o.get("average"))
         cost = filled * average if average is not None else Decimal(0)
     trades = tuple(
-        parse_trade(t, order_id=str(o["id"]), timestamp_ms=o.get("timestamp"))
+        parse_trade(t, order_id=str(o["id"]), timestamp_ms=o.get("timestamp"), symbol=o["symbol"], side=o["side"])
         for t in (o.get("trades") or [])
         if t.get("id") is not None
     )
