@@ -367,3 +367,333 @@ class CoreHarness:
 
 
 Harness = CoreHarness
+
+
+class _DealHandle:
+    """A deal as step-style tests read it: ``.view()``, ``.orders``, ``.state``, ``.id``."""
+
+    def __init__(self, view: DealView) -> None:
+        self._view = view
+        self.id = view.id
+        self.orders = list(view.orders)
+        self.state = dict(view.state)
+
+    def view(self) -> DealView:
+        return self._view
+
+
+class StepHarness(CoreHarness):
+    """One bot on one market, decided step by step on the core (the grid and SmartTrade tests' shape).
+
+    Market orders stay resting until a test fills them (:meth:`fill`, :meth:`fill_market_orders`);
+    cancels are confirmed at once unless ``cancel_at_once`` is False, then by :meth:`confirm_cancels`.
+    Every view is decided twice to check the bot is deterministic.
+    """
+
+    def __init__(
+        self,
+        bot: Bot,
+        market: Market,
+        *,
+        last: str | Decimal,
+        now_ms: int,
+        fee_rate: str | Decimal = "0",
+        balances: dict[str, Decimal] | None = None,
+        kind: str = "grid",
+    ) -> None:
+        self.market = market
+        self.cancel_at_once = True
+        self.pending_cancels: list[tuple[int, str]] = []
+        self.last = self.high = self.low = Decimal(last)
+        super().__init__(bot, {market.symbol: market}, {market.symbol: last}, now_ms=now_ms, fee_rate=fee_rate,
+                         kind=kind, balances=balances)  # fmt: skip
+
+    # --- prices and decisions ---------------------------------------------------------------------
+
+    def _price(self) -> None:
+        symbol = self.market.symbol
+        for price in (self.high, self.low, self.last):
+            self._apply(PriceUpdated(exchange=VENUE, symbol=symbol, last=price))
+        self._last[symbol] = self.last
+
+    def decide(  # type: ignore[override]
+        self,
+        *,
+        last: str | Decimal | None = None,
+        high: str | Decimal | None = None,
+        low: str | Decimal | None = None,
+        at_ms: int | None = None,
+    ) -> Decision:
+        """Set the price (high/low default to the extremes of the previous and new last), decide, apply."""
+        if last is not None:
+            self.last = Decimal(last)
+            self.high = max(self.high, self.last)
+            self.low = min(self.low, self.last)
+        if high is not None:
+            self.high = Decimal(high)
+        if low is not None:
+            self.low = Decimal(low)
+        if at_ms is not None:
+            self.now_ms = at_ms
+        self._price()
+        view = self.view()
+        decision = self.bot.decide(view)
+        assert repr(self.bot.decide(view)) == repr(decision), "the same view gave two different decisions"
+        self.decisions.append(decision)
+        for action in decision.actions:
+            if isinstance(action, CloseDeal):
+                self.reasons[action.deal] = action.reason
+        self._apply(BotDecided(bot_id=self.BOT_ID, view=view, decision=decision))
+        self.high = self.low = self.last
+        return decision
+
+    # --- the venue ----------------------------------------------------------------------------------
+
+    def _send(self, effect: SendOrder) -> list[Event]:
+        order, cid = effect.order, effect.order.client_order_id
+        counter = self._ids.setdefault(order.symbol, itertools.count(1))
+        return [Accepted(client_order_id=cid, exchange_order_id=str(next(counter)))]
+
+    def _apply(self, event: Event) -> None:
+        queue = [event]
+        while queue:
+            effects = self.core.apply(queue.pop(0))
+            self.effects += effects
+            for effect in effects:
+                if isinstance(effect, SendOrder):
+                    queue += self._send(effect)
+                elif isinstance(effect, RequestCancel):
+                    self.pending_cancels.append((effect.tag.deal_id, effect.tag.leg))
+            if self.cancel_at_once and self.pending_cancels:
+                pending, self.pending_cancels = self.pending_cancels, []
+                queue += self._cancels(pending)
+
+    def _cancels(self, pending: list[tuple[int, str]]) -> list[Event]:
+        events: list[Event] = []
+        for deal_id, leg in pending:
+            entry = self._entry(deal_id, leg)
+            if entry.order.status in (OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_FILLED):
+                events.append(Cancelled(client_order_id=entry.order.client_order_id))
+        return events
+
+    def confirm_cancels(self) -> None:
+        """Cancel the orders the bot asked to cancel that can still be cancelled."""
+        pending, self.pending_cancels = self.pending_cancels, []
+        for event in self._cancels(pending):
+            self._apply(event)
+
+    def fill(  # type: ignore[override]
+        self,
+        leg: str,
+        *,
+        price: str | Decimal | None = None,
+        amount: str | Decimal | None = None,
+        fee_quote: str | Decimal | None = None,
+        fee_base: str | Decimal = "0",
+    ) -> OrderView:
+        """Fill ``leg`` (all that remains unless ``amount``) at its limit, or ``price``/last for a market."""
+        entry = self._entry(self.deal.id, leg)
+        order = entry.order
+        assert order.status in (OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_FILLED), f"{leg} is {order.status}"
+        at = Decimal(price) if price is not None else order.price if order.price is not None else self.last
+        qty = Decimal(amount) if amount is not None else order.remaining
+        cost = at * qty
+        if Decimal(fee_base):
+            fee = Money(Decimal(fee_base), self.market.base)
+        else:
+            fee = Money(Decimal(fee_quote) if fee_quote is not None else cost * self.fee_rate, self.market.quote)
+        fill = Fill(trade_id=str(next(self._trades)), price=at, amount=qty, fee=fee, is_maker=False,
+                    timestamp_ms=self.core.now_ms)  # fmt: skip
+        self._apply(Filled(client_order_id=order.client_order_id, fill=fill))
+        return order_view(entry, base=self.market.base, quote=self.market.quote)
+
+    def end(self, leg: str, status: OrderStatus) -> None:
+        """End ``leg`` from outside the bot (cancelled by hand, expired, rejected before it was accepted)."""
+        entry = self._entry(self.deal.id, leg)
+        cid = entry.order.client_order_id
+        if status is OrderStatus.CANCELLED:
+            self._apply(Cancelled(client_order_id=cid))
+        elif status is OrderStatus.EXPIRED:
+            self._apply(Expired(client_order_id=cid))
+        else:
+            raise AssertionError(f"cannot end an accepted order as {status}")
+
+    def move(self, to: str | Decimal) -> list[str]:  # type: ignore[override]
+        """Move the price to ``to``, filling every limit order on the way at its price; return their legs."""
+        target = Decimal(to)
+        going_up = target > self.last
+        filled = []
+        for deal in list(self.core.managed_deals(self.BOT_ID)):
+            crossed = [
+                self.core.orders[cid]
+                for cid in deal.orders
+                if self.core.orders[cid].order.status in (OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_FILLED)
+            ]
+            crossed = [
+                e
+                for e in crossed
+                if e.order.type is OrderType.LIMIT
+                and e.order.price is not None
+                and (
+                    (going_up and e.order.side == "sell" and self.last <= e.order.price <= target)
+                    or (not going_up and e.order.side == "buy" and target <= e.order.price <= self.last)
+                )
+            ]
+            crossed.sort(key=lambda e: e.order.price or 0, reverse=not going_up)
+            for entry in crossed:
+                self.fill(entry.tag.leg)
+                filled.append(entry.tag.leg)
+        self.last = target
+        self.high = max(self.high, target)
+        self.low = min(self.low, target)
+        return filled
+
+    def fill_market_orders(self) -> list[str]:
+        """Fill every active market order at the last price; return their legs."""
+        legs = [
+            e.tag.leg
+            for e in self.core.active_orders()
+            if e.order.type is OrderType.MARKET and e.tag.deal_id in {d.id for d in self.core.managed_deals(1)}
+        ]
+        for leg in legs:
+            self.fill(leg)
+        return legs
+
+    def replay(self, candle: tuple[Decimal, Decimal, Decimal, Decimal], *, step_ms: int = 300_000) -> Decision:
+        """Walk one candle (open, then the nearer extreme, the other, close), filling what it crosses; decide."""
+        open_, high, low, close = candle
+        path = (low, high) if close >= open_ else (high, low)
+        self.move(open_)
+        for price in (*path, close):
+            self.move(price)
+        self.advance(step_ms)
+        decision = self.decide()
+        self.fill_market_orders()
+        return decision
+
+    # --- lookups ----------------------------------------------------------------------------------
+
+    @property
+    def deal(self) -> _DealHandle:  # type: ignore[override]
+        """The only open deal."""
+        deals = self.view().deals
+        assert len(deals) == 1, f"expected one open deal, got {len(deals)}"
+        return _DealHandle(deals[0])
+
+    def order(self, leg: str) -> OrderView:  # type: ignore[override]
+        """Return the open deal's order with this leg."""
+        order = self.deal.view().order(leg)
+        assert order is not None, f"no order {leg}; legs: {[o.leg for o in self.deal.orders]}"
+        return order
+
+    def active(self) -> list[OrderView]:
+        """Active orders of the open deal, in placing order."""
+        return [o for o in self.deal.orders if o.active]
+
+    @property
+    def closed(self) -> list[tuple[int, str]]:  # type: ignore[override]
+        return [(d.id, d.reason) for d in CoreHarness.closed.fget(self)]  # type: ignore[attr-defined]
+
+
+class _SignalDeal:
+    """A deal as the signal-bot tests read it; ``orders.clear()`` forgets its orders in the core (a lost order)."""
+
+    def __init__(self, harness: SignalHarness, view: DealView) -> None:
+        self._harness = harness
+        self.id = view.id
+        self.pair = view.pair
+        self.state = dict(view.state)
+        self.orders = _Orders(harness, view)
+
+    def order(self, leg: str) -> OrderView:
+        for order in self.orders:
+            if order.leg == leg:
+                return order
+        raise KeyError(f"deal {self.id} has no order {leg!r}; legs: {self.legs}")
+
+    @property
+    def legs(self) -> list[str]:
+        return [o.leg for o in self.orders]
+
+    @property
+    def active_legs(self) -> list[str]:
+        return [o.leg for o in self.orders if o.active]
+
+
+class _Orders(list[OrderView]):
+    def __init__(self, harness: SignalHarness, view: DealView) -> None:
+        super().__init__(view.orders)
+        self._harness, self._deal_id = harness, view.id
+
+    def clear(self) -> None:
+        """The engine lost these orders before they reached the exchange (they vanish from the core)."""
+        deal = self._harness.core.deals[self._deal_id]
+        for cid in deal.orders:
+            del self._harness.core.orders[cid]
+        deal.orders.clear()
+        super().clear()
+
+
+class SignalHarness(CoreHarness):
+    """A signal bot on the core: :meth:`send` queues a webhook signal, :meth:`decide` hands it over once."""
+
+    T0_MS = 1_700_000_000_000
+
+    def __init__(
+        self,
+        bot: Bot,
+        prices: dict[str, str] | None = None,
+        *,
+        fee_rate: str = "0",
+        buy_fee_in_base: bool = False,
+        fill_market: bool = True,
+    ) -> None:
+        self.fill_market = fill_market
+        self._next_signal = 1
+        super().__init__(bot, {"BTC/USDT": BTC_USDT, "ETH/USDT": ETH_USDT},
+                         dict(prices or {"BTC/USDT": "20000", "ETH/USDT": "1500"}), now_ms=self.T0_MS,
+                         fee_rate=fee_rate, buy_fee_in_base=buy_fee_in_base, kind="signal")  # fmt: skip
+
+    @property
+    def pending(self) -> list[Signal]:
+        return self.signals
+
+    @property
+    def notes(self) -> list[str]:
+        return [note for d in self.decisions for note in d.notes]
+
+    def send(
+        self, action: str, pair: str = "BTC/USDT", *, amount: str | None = None, currency_type: str = "quote",
+        received_ms: int | None = None,
+    ) -> Signal:  # fmt: skip
+        signal = Signal(
+            id=str(self._next_signal),
+            action=action,  # type: ignore[arg-type]
+            pair=pair,
+            amount=None if amount is None else Decimal(amount),
+            currency_type=currency_type,  # type: ignore[arg-type]
+            received_ms=self.now_ms if received_ms is None else received_ms,
+        )
+        self._next_signal += 1
+        self.signals.append(signal)
+        return signal
+
+    def decide(self) -> Decision:
+        view = self.view()
+        assert self.bot.decide(view) == self.bot.decide(view), "the same view gave another decision"
+        return super().decide()
+
+    def _send(self, effect: SendOrder) -> list[Event]:
+        if not self.fill_market and effect.order.type is OrderType.MARKET and not self.refuse:
+            counter = self._ids.setdefault(effect.order.symbol, itertools.count(1))
+            return [Accepted(client_order_id=effect.order.client_order_id, exchange_order_id=str(next(counter)))]
+        return super()._send(effect)
+
+    @property
+    def deals(self) -> dict[int, _SignalDeal]:  # type: ignore[override]
+        return {d.id: _SignalDeal(self, d) for d in self.view().deals}
+
+    def only_deal(self) -> _SignalDeal:  # type: ignore[override]
+        deals = self.deals
+        assert len(deals) == 1, f"expected one open deal, have {list(deals)}"
+        return next(iter(deals.values()))
