@@ -21,7 +21,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
@@ -214,6 +214,12 @@ class Engine:
             status = BotStatus.RUNNING  # started while no engine ran
         elif not record.enabled and status in (BotStatus.RUNNING, BotStatus.ERROR):
             status = BotStatus.STOPPING  # stopped while no engine ran; settles to stopped without deals
+        if status.value != record.status:  # what the user's switch asked for while no engine ran
+            reason = "" if status is BotStatus.RUNNING else (record.status_reason or "")
+            enabled = status in (BotStatus.RUNNING, BotStatus.ERROR)
+            with self.sessions.begin() as session:
+                BotRepository(session).set_status(record.id, status.value, reason, enabled=enabled)
+            record = replace(record, status=status.value, status_reason=reason or None)
         count, last = closed if closed is not None else (0, None)
         self.core.apply(
             BotLoaded(

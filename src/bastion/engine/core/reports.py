@@ -23,11 +23,10 @@ _OPEN = (OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_FILLED)
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class OrderReport:
-    """An order as the exchange has it: status (``open``, ``closed``, ``cancelled``, ``expired``,
-    ``rejected``), base filled, and the trades known with it."""
+    """An order as the exchange has it: its status, base filled, and the trades known with it."""
 
     exchange_order_id: str
-    status: str
+    status: OrderStatus
     filled: Decimal
     fills: tuple[Fill, ...] = ()
 
@@ -53,7 +52,7 @@ def report_events(order: Order, report: OrderReport) -> list[Event]:
     events: list[Event] = []
     status = order.status
     if status is OrderStatus.INITIALIZED:
-        if report.status == "rejected":
+        if report.status is OrderStatus.REJECTED:
             return [Rejected(client_order_id=cid, kind=RejectKind.EXCHANGE_REFUSED, reason="rejected by the exchange")]
         events.append(Accepted(client_order_id=cid, exchange_order_id=report.exchange_order_id))
         status = OrderStatus.ACCEPTED
@@ -67,8 +66,8 @@ def report_events(order: Order, report: OrderReport) -> list[Event]:
         filled += fill.amount
     if filled >= order.amount or report.filled > filled:
         return events  # filled in full, or trades still to fetch before any terminal event
-    if report.status == "cancelled":
+    if report.status is OrderStatus.CANCELLED:
         events.append(Cancelled(client_order_id=cid))
-    elif report.status == "expired":
+    elif report.status is OrderStatus.EXPIRED:
         events.append(Expired(client_order_id=cid))
     return events
