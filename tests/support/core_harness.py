@@ -146,6 +146,8 @@ class CoreHarness:
         self.reasons: dict[int, str] = {}
         #: Orders whose leg starts with one of these are refused by the venue when sent.
         self.refuse: tuple[str, ...] = ()
+        #: How the venue (or the signer's policy) refuses them.
+        self.refuse_kind = RejectKind.EXCHANGE_REFUSED
         self._ids: dict[str, itertools.count[int]] = {}
         self._trades = itertools.count(1)
         self._last: dict[str, Decimal] = {}
@@ -261,7 +263,7 @@ class CoreHarness:
     def _send(self, effect: SendOrder) -> list[Event]:
         order, cid = effect.order, effect.order.client_order_id
         if self.refuse and effect.tag.leg.startswith(self.refuse):
-            return [Rejected(client_order_id=cid, kind=RejectKind.EXCHANGE_REFUSED, reason="refused by the test")]
+            return [Rejected(client_order_id=cid, kind=self.refuse_kind, reason="refused by the test")]
         counter = self._ids.setdefault(order.symbol, itertools.count(1))
         events: list[Event] = [Accepted(client_order_id=cid, exchange_order_id=str(next(counter)))]
         if order.type is OrderType.MARKET:
