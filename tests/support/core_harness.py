@@ -24,7 +24,6 @@ from bastion.bots.interface import Bot, BotView, CloseDeal, DealView, Decision, 
 from bastion.bots.registry import takes_signals
 from bastion.domain import Fill, Market, Money, OrderStatus, OrderType
 from bastion.engine.core import EngineCore, RejectKind
-from bastion.engine.core.core import order_view
 from bastion.engine.core.effects import Effect, RequestCancel, SendOrder
 from bastion.engine.core.events import (
     Accepted,
@@ -39,6 +38,7 @@ from bastion.engine.core.events import (
     TimeAdvanced,
 )
 from bastion.engine.core.model import DealStatus
+from bastion.engine.core.views import order_view
 
 Candle = tuple[int, Decimal, Decimal, Decimal, Decimal, Decimal]
 VENUE = "sim"

@@ -50,6 +50,7 @@ from bastion.engine.core.events import (
     TimeAdvanced,
 )
 from bastion.engine.gateway import SignerGateway
+from bastion.engine.market_hub import MarketHub, RestFeed
 from bastion.engine.store import load_deals, store_effects
 from bastion.errors import BastionError
 from bastion.exchanges.ccxt.adapter import AsyncCcxtExchange
@@ -69,7 +70,6 @@ __all__ = ["Engine", "EngineOptions"]
 
 log = logging.getLogger("bastion.engine")
 
-_TIMEFRAME_UNITS = {"m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -127,6 +127,7 @@ class Engine:
         self.core = EngineCore(now_ms=clock())
         self._accounts: dict[str, _Account] = {}
         self._public: dict[str, AsyncCcxtExchange] = {}
+        self.hub = MarketHub(clock=clock)
         self._markets: dict[str, dict[str, Market]] = {}
         self._broken: dict[int, str] = {}
         self._stale = False
@@ -166,10 +167,14 @@ class Engine:
             client = AsyncCcxtExchange(account.exchange, url=account.url)  # public market data: no key
             self._markets[account.venue] = await client.load_markets()
             self._public[account.venue] = client
+            if not self.hub.has_feed(account.venue):
+                self.hub.add_feed(account.venue, RestFeed(client))
         return self._public[account.venue]
 
     async def close(self) -> None:
-        """Close the public market-data clients."""
+        """Close the market-data hub and the public market-data clients."""
+        with contextlib.suppress(Exception):
+            await self.hub.close()
         for client in self._public.values():
             with contextlib.suppress(Exception):
                 await client.close()
@@ -355,21 +360,20 @@ class Engine:
                 )
 
     async def _prices(self) -> None:
-        venues = {a.venue: a for a in self._accounts.values()}
-        for venue, symbol in self.core.symbols():
-            account = venues.get(venue)
-            if account is None:
-                continue
-            try:
-                client = await self._public_client(account)
-                ticker = await client.fetch_ticker(symbol)
-            except Exception as exc:
-                log.warning("%s %s: no price this step: %s", venue, symbol, exc)
-                continue
-            last = ticker.last if ticker.last is not None else (ticker.bid or ticker.ask)
-            if last is None:
-                continue
-            self.core.apply(PriceUpdated(exchange=venue, symbol=symbol, last=last, bid=ticker.bid, ask=ticker.ask))
+        """One request per (exchange, symbol) a bot that can act trades, whatever the number of bots."""
+        for slot in self.core.bots.values():
+            if slot.status is BotStatus.STOPPED and not self.core.open_deals(slot.id):
+                self.hub.unsubscribe(str(slot.id))
+            elif self.hub.has_feed(slot.exchange):
+                self.hub.subscribe(str(slot.id), slot.exchange, slot.pairs)
+        for (venue, symbol), error in (await self.hub.refresh()).items():
+            log.warning("%s %s: no price this step: %s", venue, symbol, error)
+        for venue, symbol in sorted(self.hub.markets()):
+            price = self.hub.price(venue, symbol)
+            if price is not None:
+                self.core.apply(
+                    PriceUpdated(exchange=venue, symbol=symbol, last=price.last, bid=price.bid, ask=price.ask)
+                )
 
     def _pending_signals(self) -> None:
         wanting = [s.id for s in self.core.bots.values() if s.takes_signals and s.status is BotStatus.RUNNING]
@@ -407,19 +411,10 @@ class Engine:
         wanted = getattr(slot.config, "candles_wanted", 0)
         if not isinstance(timeframe, str) or not isinstance(wanted, int) or wanted <= 0:
             return {}
-        account = self._accounts[slot.account]
-        client = await self._public_client(account)
-        now = self.core.now_ms
-        span = int(timeframe[:-1]) * _TIMEFRAME_UNITS[timeframe[-1]]
         series = {}
         for symbol in slot.pairs:
-            candles = await client.fetch_ohlcv(symbol, timeframe, limit=min(wanted + 1, 1000))
-            if not candles:
-                continue
-            # Only completed candles: on a replaying simulator market time is not wall time,
-            # so the last candle (still forming) is dropped whatever its timestamp says.
-            done = [c for c in candles[:-1] if c.ts_ms + span <= max(now, candles[-1].ts_ms)]
-            series[symbol] = tuple((c.ts_ms, c.open, c.high, c.low, c.close, c.volume) for c in done)
+            candles = await self.hub.candles(slot.exchange, symbol, timeframe, wanted)  # completed ones, shared
+            series[symbol] = tuple((c.ts_ms, c.open, c.high, c.low, c.close, c.volume) for c in candles)
         return series
 
     # ------------------------------------------------------------------ carrying out effects

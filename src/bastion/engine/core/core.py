@@ -22,7 +22,6 @@ from bastion.bots.interface import (
     DisableBot,
     OpenDeal,
     OrderRole,
-    OrderView,
     PlaceOrder,
     PriceView,
     SaveState,
@@ -71,6 +70,7 @@ from bastion.engine.core.events import (
 from bastion.engine.core.model import PAUSING, BotStatus, DealStatus, NotifyKind, OrderTag
 from bastion.engine.core.sizing import base_amount
 from bastion.engine.core.state import BotSlot, DealState, OrderEntry
+from bastion.engine.core.views import deal_view
 from bastion.engine.core.wake import retry_delay_ms, woken
 from bastion.engine.ids import client_order_id
 
@@ -229,15 +229,7 @@ class EngineCore:
         )
 
     def _deal_view(self, deal: DealState) -> DealView:
-        base, quote = deal.pair.split("/")
-        return DealView(
-            id=deal.id,
-            pair=deal.pair,
-            direction=deal.direction,
-            opened_ms=deal.opened_ms,
-            orders=tuple(order_view(self.orders[cid], base=base, quote=quote) for cid in deal.orders),
-            state=deal.state,
-        )
+        return deal_view(deal, self.orders)
 
     # ------------------------------------------------------------------ clock, prices, loading
 
@@ -575,27 +567,6 @@ class EngineCore:
                 Notify(bot_id=slot.id, kind=NotifyKind.ERROR, title=f"{slot.name}: {why}", body=event.reason)
             )
         return effects
-
-
-def order_view(entry: OrderEntry, *, base: str, quote: str) -> OrderView:
-    order = entry.order
-    fee_quote = sum((f.fee.amount for f in order.fills if f.fee.currency == quote), _ZERO)
-    fee_base = sum((f.fee.amount for f in order.fills if f.fee.currency == base), _ZERO)
-    return OrderView(
-        leg=entry.tag.leg,
-        client_order_id=order.client_order_id,
-        side=order.side,
-        type=order.type,
-        price=order.price,
-        amount=order.amount,
-        filled=order.filled,
-        cost=order.cost,
-        fee_quote=fee_quote,
-        fee_base=fee_base,
-        status=order.status,
-        updated_ms=max((f.timestamp_ms for f in order.fills), default=0),
-        role=entry.tag.role,
-    )
 
 
 def effects_of(core: EngineCore, events: Iterable[Event]) -> list[Effect]:
