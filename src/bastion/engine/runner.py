@@ -131,6 +131,7 @@ class Engine:
         self._markets: dict[str, dict[str, Market]] = {}
         self._broken: dict[int, str] = {}
         self._stale = False
+        self._deals_loaded = False
 
     # ------------------------------------------------------------------ set-up
 
@@ -147,9 +148,13 @@ class Engine:
             names = {a.id: a.name for a in self._accounts.values()}
             deals = load_deals(session, names)
         self.core = EngineCore(next_deal_id=next_id, now_ms=self.clock())
+        self._deals_loaded = False
         await self._refresh_bots()
         for event in deals:
             self.core.apply(event)
+        self._deals_loaded = True
+        for slot in list(self.core.bots.values()):  # stopped while no engine ran, and no deal left
+            await self._execute(self.core.settle_stopping(slot))
         unsent = self.core.unsent_orders()
         if unsent:
             log.info("reconciling %d order(s) stored before a send whose answer was not seen", len(unsent))
@@ -193,8 +198,9 @@ class Engine:
             slot = self.core.bots.get(record.id)
             try:
                 if slot is None:
-                    if record.enabled or record.status != BotStatus.STOPPED.value or record.id in closed:
-                        await self._load_bot(record, closed[record.id], states[record.id])
+                    await self._load_bot(record, closed[record.id], states[record.id])
+                    if self._deals_loaded:  # a bot stopped while no engine ran, without deals: stopped
+                        await self._execute(self.core.settle_stopping(self.core.bots[record.id]))
                     continue
                 if record.config_toml != slot.config_toml:
                     await self._load_bot(record, None, None)

@@ -171,3 +171,16 @@ def test_edit_of_the_name_is_always_refused():
     refused = _edit(h, name="other")
     assert not refused.ok
     assert "name never change" in refused.message
+
+
+def test_a_stop_loss_that_disables_the_bot_leaves_it_stopped_not_running():
+    h = _open(stop_loss_pct="2", stop_loss_type="stop_and_disable")
+    h.move("BTC/USDT", "16300", low="16300")  # both safety orders fill on the way down, then the stop
+    h.run()
+    h.move("BTC/USDT", "15900", low="15900")
+    h.run()
+    deal = h.core.deals[1]
+    assert deal.outcome is DealOutcome.STOP_LOSS
+    assert h.core.bots[1].status is BotStatus.STOPPED
+    assert "stop loss on deal 1" in h.core.bots[1].reason
+    assert list(h.core.deals) == [1]  # no new deal
