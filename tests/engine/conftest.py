@@ -25,3 +25,4 @@ def stack(tmp_path: Path) -> Iterator[Stack]:
             yield running
         finally:
             running.stop_engine()
+            running.close_db()

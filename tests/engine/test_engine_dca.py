@@ -21,8 +21,8 @@ def test_a_dca_deal_averages_down_takes_profit_and_records_it_to_the_cent(stack:
     assert any("deal 1 opened" in t for t in titles)
     assert any("safety order so1 filled" in t for t in titles)
     assert any("deal 1 closed" in t for t in titles)
-    deal = next(d for d in stack.deals() if d["status"] == "closed")
-    orders = [o for o in stack.orders() if o["deal"] == deal["id"]]
+    deal = next(d for d in stack.deals(cli=True) if d["status"] == "closed")  # the CLI shows what is stored
+    orders = [o for o in stack.orders(cli=True) if o["deal"] == deal["id"]]
     legs = {o["client_order_id"].split("-", 2)[2]: o for o in orders}
     assert legs["base"]["status"] == "filled"
     assert deal["safety_orders_filled"] >= 1  # the price fell through at least one safety order

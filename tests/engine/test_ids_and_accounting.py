@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from bastion.domain import Fill, Money, Order, OrderAccepted, OrderFilled
-from bastion.engine.accounting import deal_figures
+from bastion.engine.core.accounting import deal_figures
 from bastion.engine.ids import MAX_CLIENT_ID, client_order_id
 from bastion.errors import ValidationError
 

@@ -21,6 +21,7 @@ TABLES = {
     "accounts",
     "bots",
     "candles",
+    "commands",
     "deals",
     "events",
     "fills",

@@ -252,9 +252,10 @@ def test_open_orders_are_the_accepted_and_partially_filled_ones(
         repo = OrderRepository(session)
         assert [o.client_order_id for o in repo.open_orders(account_id)] == ["bst-1", "bst-2"]
         assert repo.open_orders(account_id, symbol="LTC/BTC") == []
-        found = repo.get_by_exchange_id(account_id, "x-bst-2")
+        found = repo.get_by_exchange_id(account_id, found_symbol := partial.symbol, "x-bst-2")
         assert found is not None
         assert found.filled == Decimal("0.5")
+        assert repo.get_by_exchange_id(account_id, "LTC/BTC" if found_symbol != "LTC/BTC" else "X/Y", "x-bst-2") is None
 
 
 # --- bots and deals ---------------------------------------------------------------------------
@@ -422,3 +423,37 @@ def test_candle_upsert_refuses_repeated_times_and_floats(sessions: sessionmaker[
             "5m",
             [dataclasses.replace(candle, open=0.1)],  # type: ignore[arg-type]
         )
+
+
+def test_engine_numbered_deals_bot_status_and_the_command_queue(
+    sessions: sessionmaker[Session], account_id: int
+) -> None:
+    from bastion.storage import CommandRepository, CommandStatus
+
+    with sessions.begin() as session:
+        bot = BotRepository(session).create("dca2", type="dca", account_id=account_id, config_toml="")
+        assert bot.status == "stopped"
+        deals = DealRepository(session)
+        assert deals.max_id() == 0
+        deals.put(DealRecord(id=7, bot_id=bot.id, pair="ETH/BTC", opened_at=T0))  # the engine core numbers deals
+        deals.put(DealRecord(id=7, bot_id=bot.id, pair="ETH/BTC", amount=Decimal("0.02"), opened_at=T0))
+        BotRepository(session).set_status(bot.id, "paused", "order base refused (policy_denied)", enabled=False)
+        queued = CommandRepository(session).enqueue("close_deal", deal_id=7, payload={"limit_price": None})
+    with sessions.begin() as session:
+        assert DealRepository(session).max_id() == 7
+        assert DealRepository(session).get(7).amount == Decimal("0.02")  # type: ignore[union-attr]
+        paused = BotRepository(session).get("dca2")
+        assert paused is not None
+        assert (paused.status, paused.status_reason, paused.enabled) == (
+            "paused",
+            "order base refused (policy_denied)",
+            False,
+        )
+        commands = CommandRepository(session)
+        assert [c.id for c in commands.pending()] == [queued.id]
+        commands.finish(queued.id, ok=True, result="deal 7 closed")
+    with sessions() as session:
+        done = CommandRepository(session).get(queued.id)
+        assert done is not None
+        assert (done.status, done.result) == (CommandStatus.DONE, "deal 7 closed")
+        assert CommandRepository(session).pending() == []

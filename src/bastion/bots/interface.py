@@ -23,6 +23,7 @@ Amounts and prices are Decimals already rounded with the market's tick and lot
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -39,10 +40,13 @@ __all__ = [
     "BotView",
     "CancelOrder",
     "CloseDeal",
+    "DealOutcome",
     "DealView",
     "Decision",
     "Direction",
+    "DisableBot",
     "OpenDeal",
+    "OrderRole",
     "OrderView",
     "PlaceOrder",
     "PriceView",
@@ -55,6 +59,40 @@ Direction = Literal["long", "short"]
 
 #: Order statuses in which an order can still fill.
 ACTIVE_STATUSES = frozenset({OrderStatus.INITIALIZED, OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_FILLED})
+
+
+class OrderRole(enum.StrEnum):
+    """What an order does for its deal; the engine reads this, never the leg name.
+
+    ``ENTRY`` opens the position (a DCA base order, a grid's start buy, a SmartTrade or signal
+    entry); ``SAFETY`` averages it (DCA safety order); ``ADD_FUNDS`` is a manual addition to the
+    position; ``TAKE_PROFIT``, ``TRAILING``, ``STOP_LOSS`` and ``EXIT`` reduce it (``EXIT``: a
+    signal's exit, a grid's stop sale, a manual close); ``GRID`` is a grid level order (buys and
+    sells that do not open or close the deal).
+    """
+
+    ENTRY = "entry"
+    SAFETY = "safety"
+    ADD_FUNDS = "add_funds"
+    TAKE_PROFIT = "take_profit"
+    TRAILING = "trailing"
+    STOP_LOSS = "stop_loss"
+    EXIT = "exit"
+    GRID = "grid"
+
+
+class DealOutcome(enum.StrEnum):
+    """Why a deal ended, as data (notifications, statistics and the UI read it)."""
+
+    TAKE_PROFIT = "take_profit"
+    TRAILING_TAKE_PROFIT = "trailing_take_profit"
+    STOP_LOSS = "stop_loss"
+    EXIT_SIGNAL = "exit_signal"
+    ENTRY_UNFILLED = "entry_unfilled"
+    NOTHING_TO_SELL = "nothing_to_sell"
+    GRID_STOPPED = "grid_stopped"
+    MANUAL_CLOSE = "manual_close"
+    MANUAL_CANCEL = "manual_cancel"
 
 
 def _frozen(mapping: Mapping[str, str] | None) -> Mapping[str, str]:
@@ -114,6 +152,8 @@ class OrderView:
         Its state (see :class:`~bastion.domain.OrderStatus`).
     updated_ms
         When it last changed.
+    role
+        What it does for the deal (None when the engine does not know, e.g. in a bare test view).
     """
 
     leg: str
@@ -128,6 +168,7 @@ class OrderView:
     fee_base: Decimal = Decimal(0)
     status: OrderStatus = OrderStatus.INITIALIZED
     updated_ms: int = 0
+    role: OrderRole | None = None
 
     @property
     def active(self) -> bool:
@@ -292,6 +333,8 @@ class PlaceOrder:
         The deal's id, or the ``ref`` of an :class:`OpenDeal` in the same decision.
     leg
         The order's name, unique within the deal (see the module docstring).
+    role
+        What the order does for the deal (the engine reads this, never ``leg``).
     symbol, side, type
         What to trade.
     amount
@@ -304,6 +347,7 @@ class PlaceOrder:
 
     deal: int | str
     leg: str
+    role: OrderRole
     symbol: str
     side: Side
     type: OrderType
@@ -323,9 +367,20 @@ class CancelOrder:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CloseDeal:
-    """Mark a deal closed (after its closing order filled); the engine computes its profit from fills."""
+    """Mark a deal closed (after its closing order filled); the engine computes its profit from fills.
+
+    ``outcome`` says why, as data; ``reason`` is the same for a human.
+    """
 
     deal: int
+    outcome: DealOutcome
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DisableBot:
+    """Open no new deal: the bot stops once its open deals are done (e.g. ``stop_and_disable``)."""
+
     reason: str
 
 
@@ -340,7 +395,7 @@ class SaveState:
         object.__setattr__(self, "values", _frozen(self.values))
 
 
-Action = OpenDeal | PlaceOrder | CancelOrder | CloseDeal | SaveState
+Action = OpenDeal | PlaceOrder | CancelOrder | CloseDeal | SaveState | DisableBot
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

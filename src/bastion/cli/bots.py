@@ -193,12 +193,6 @@ def start(name: str) -> None:
 
 
 @bot_app.command()
-def stop(name: str) -> None:
-    """Disable a bot (its open orders stay; cancel them with `bastion panic` or on the exchange)."""
-    _set_enabled(name, False)
-
-
-@bot_app.command()
 def delete(name: str) -> None:
     """Delete a bot that never traded."""
     from bastion.storage import BotRepository
@@ -223,7 +217,7 @@ def list_bots(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
                     "name": bot.name,
                     "type": bot.type,
                     "account": accounts.get(bot.account_id),
-                    "status": "running" if bot.enabled else "stopped",
+                    "status": bot.status + (f" ({bot.status_reason})" if bot.status_reason else ""),
                     "open_deals": sum(1 for d in deals if d.status is DealStatus.OPEN),
                     "closed_deals": sum(1 for d in deals if d.status is DealStatus.CLOSED),
                 }
@@ -242,7 +236,7 @@ def show(name: str) -> None:
         if bot is None:
             raise ValidationError(f"no bot named {name!r}")
         state = repo.state(name)
-    typer.echo(f"bot {bot.name} ({bot.type}), {'running' if bot.enabled else 'stopped'}")
+    typer.echo(f"bot {bot.name} ({bot.type}), {bot.status}" + (f": {bot.status_reason}" if bot.status_reason else ""))
     typer.echo(bot.config_toml.rstrip())
     if state:
         typer.echo(f"saved state: {json.dumps(state, sort_keys=True)}")

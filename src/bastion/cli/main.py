@@ -47,8 +47,9 @@ def _register() -> None:
     app.add_typer(policy.app, name="policy")
     app.command(name="trade")(trade.trade)
     app.command(name="panic")(trade.panic)
-    from bastion.cli import bots
+    from bastion.cli import bots, control
 
+    control.register(bots.bot_app, bots.deal_app)
     app.add_typer(bots.bot_app, name="bot")
     app.add_typer(bots.deal_app, name="deal")
     app.add_typer(bots.order_app, name="order")

@@ -1,6 +1,8 @@
-"""The engine: runs bots' decisions through the signer, persisting every intent, order and fill.
+"""The engine: the pure engine core and the live shell around it.
 
-Modules: ``ids`` (deterministic client order ids), ``accounting`` (deal figures from fills),
-``views`` (what a bot sees, built from storage), ``orders`` (the crash-safe order manager and
-reconciliation with the exchange through the signer), ``runner`` (the live loop).
+Modules: ``core`` (pure, synchronous, deterministic: events in, effects out; shared by live,
+paper and backtest), ``ids`` (deterministic client order ids), ``gateway`` (the signer's typed
+RPC as core reports and events), ``store`` (the core's effects stored write-ahead, its state
+loaded at start), ``market_hub`` (one market-data subscription per exchange and symbol),
+``runner`` (the live loop).
 """

@@ -1,16 +1,18 @@
-"""The live engine: wake bots when their decision can change, apply decisions crash-safely.
+"""The live engine: a thin shell around the engine core.
 
-Each step: bring every account's active orders up to date (fills are events), read public
-prices, and wake a bot only when one of its orders changed, a level it watches was crossed,
-the time it asked for came, a signal is pending, or it has not decided yet. A woken bot gets a
-fresh :class:`~bastion.bots.interface.BotView` built from storage and returns a decision.
+Each step: feed the core the clock, the bots as storage has them (new bots, the user's on/off
+switch), the manual commands waiting in the queue, what the exchange says about active orders,
+public prices (one request per (exchange, symbol)) and pending webhook signals; then let every
+bot the core says is due decide on the view the core builds, and hand the decision back.
 
-Applying a decision has two phases. First, in **one transaction**: new deals, every order it
-places stored INITIALIZED with its deterministic client order id, saved state, closed deals
-with their figures. Then the sends and cancels through the signer, each answer stored as events.
-A crash between the two leaves INITIALIZED orders that :meth:`Engine.start` reconciles: adopted
-from the exchange if they reached it, sent (with the same id) if they did not. A crash anywhere
-therefore loses no deal and never places an order twice.
+The core answers every event with effects. The shell stores the storable ones in **one
+transaction first**, then sends orders and cancels through the signer (feeding the answers
+back as events), then notifies (rate-limited per bot and kind). A crash between storing and
+sending leaves INITIALIZED orders that :meth:`Engine.start` reconciles: adopted from the exchange
+if they reached it, sent (with the same client id) if they did not.
+
+Any exception while viewing, deciding or applying for one bot puts that bot in ``error`` (its
+traceback in the log, retried with backoff); the other bots go on.
 """
 
 from __future__ import annotations
@@ -19,32 +21,36 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from bastion.bots.interface import (
-    Bot,
-    BotView,
-    CancelOrder,
-    CloseDeal,
-    DealView,
-    Decision,
-    OpenDeal,
-    OrderView,
-    PlaceOrder,
-    PriceView,
-    SaveState,
-)
+from bastion.bots.interface import Signal
 from bastion.bots.registry import load_config, make_bot, pairs_of, takes_signals
 from bastion.custody.signer import AsyncSignerClient
-from bastion.domain import Market, Order, OrderStatus, OrderType
-from bastion.engine.accounting import deal_figures
-from bastion.engine.ids import client_order_id
-from bastion.engine.orders import OrderManager, Placement
+from bastion.domain import Market
+from bastion.engine.core import BotStatus, EngineCore, NotifyGate, NotifyKind, StopMode
+from bastion.engine.core.effects import STORED, Effect, Notify, RequestCancel, SendOrder
+from bastion.engine.core.events import (
+    AddFundsCommand,
+    BotDecided,
+    BotFailed,
+    BotLoaded,
+    CancelDealCommand,
+    CloseDealCommand,
+    EditBotCommand,
+    Event,
+    PriceUpdated,
+    SignalsArrived,
+    StartBotCommand,
+    StopBotCommand,
+    TimeAdvanced,
+)
+from bastion.engine.gateway import SignerGateway
+from bastion.engine.market_hub import MarketHub, RestFeed
+from bastion.engine.store import load_deals, store_effects
 from bastion.errors import BastionError
 from bastion.exchanges.ccxt.adapter import AsyncCcxtExchange
 from bastion.services.notify import Notifier
@@ -52,15 +58,16 @@ from bastion.storage import (
     AccountRepository,
     BotRecord,
     BotRepository,
-    DealRecord,
+    CommandRecord,
+    CommandRepository,
     DealRepository,
-    DealStatus,
-    OrderRepository,
+    SignalRepository,
 )
 
 __all__ = ["Engine", "EngineOptions"]
 
 log = logging.getLogger("bastion.engine")
+
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -70,48 +77,21 @@ class EngineOptions:
     poll_interval_s: float = 2.0
 
 
-@dataclass(slots=True)
-class _Running:
-    record: BotRecord
-    config: Any
-    bot: Bot
-    account: str
-    last: Decision | None = None
-    marks: dict[str, tuple[Decimal, Decimal]] = field(default_factory=dict)
-    dirty: bool = True
+@dataclass(frozen=True, slots=True)
+class _Account:
+    id: int
+    name: str
+    exchange: str
+    url: str | None
 
-
-def _utc(ms: int) -> datetime:
-    return datetime.fromtimestamp(ms / 1000, UTC)
-
-
-def _ms(moment: datetime | None) -> int | None:
-    return None if moment is None else int(moment.timestamp() * 1000)
-
-
-def order_view(order: Order, leg: str, *, base: str, quote: str) -> OrderView:
-    """Return the bot's view of a stored order."""
-    fee_quote = sum((f.fee.amount for f in order.fills if f.fee.currency == quote), Decimal(0))
-    fee_base = sum((f.fee.amount for f in order.fills if f.fee.currency == base), Decimal(0))
-    updated = max((f.timestamp_ms for f in order.fills), default=0)
-    return OrderView(
-        leg=leg,
-        client_order_id=order.client_order_id,
-        side=order.side,
-        type=order.type,
-        price=order.price,
-        amount=order.amount,
-        filled=order.filled,
-        cost=order.cost,
-        fee_quote=fee_quote,
-        fee_base=fee_base,
-        status=order.status,
-        updated_ms=updated,
-    )
+    @property
+    def venue(self) -> str:
+        """The market-data key: exchange, and the URL when it is not the exchange's own."""
+        return self.exchange if self.url is None else f"{self.exchange}@{self.url}"
 
 
 class Engine:
-    """Run the enabled bots of this install against their accounts through the signer.
+    """Run the bots of this install against their accounts through the signer.
 
     Parameters
     ----------
@@ -124,7 +104,7 @@ class Engine:
     options
         Polling interval.
     notifier
-        Where deal, fill, stop-loss, denial and error notifications go (apprise URLs).
+        Where deal, fill, stop-loss, denial, status and error notifications go (apprise URLs).
     """
 
     def __init__(
@@ -138,433 +118,343 @@ class Engine:
     ) -> None:
         self.sessions = sessions
         self.notifier = notifier or Notifier()
-        self.signer = signer
+        self.gateway = SignerGateway(signer)
         self.clock = clock
         self.options = options or EngineOptions()
-        self.orders = OrderManager(signer, sessions, clock)
-        self._bots: dict[str, _Running] = {}
+        self.gate = NotifyGate()
+        self.core = EngineCore(now_ms=clock())
+        self._accounts: dict[str, _Account] = {}
         self._public: dict[str, AsyncCcxtExchange] = {}
+        self.hub = MarketHub(clock=clock)
         self._markets: dict[str, dict[str, Market]] = {}
-        self._notes: list[tuple[str, str, str]] = []
-        self._candles_cache: dict[
-            str, dict[str, tuple[tuple[int, Decimal, Decimal, Decimal, Decimal, Decimal], ...]]
-        ] = {}
+        self._broken: dict[int, str] = {}
+        self._stale = False
+        self._deals_loaded = False
 
     # ------------------------------------------------------------------ set-up
 
-    def _placements(
-        self, rows: list[tuple[Order, int, int | None, int | None, str | None]]
-    ) -> list[tuple[Order, Placement]]:
-        with self.sessions() as session:
-            names = {a.id: a.name for a in AccountRepository(session).all()}
-        return [
-            (order, Placement(account=names[acc], account_id=acc, bot_id=bot, deal_id=deal, leg=leg))
-            for order, acc, bot, deal, leg in rows
-        ]
+    def _load_accounts(self, session: Session) -> None:
+        for record in AccountRepository(session).all():
+            self._accounts[record.name] = _Account(record.id, record.name, record.exchange, record.url)
 
     async def start(self) -> None:
-        """Reconcile orders stored but not known to be sent (a crash or a lost answer)."""
+        """Load bots, open deals and their orders into the core; settle orders whose answer was not seen."""
         with self.sessions() as session:
-            unsent = OrderRepository(session).unsent()
+            self._load_accounts(session)
+            next_id = DealRepository(session).max_id() + 1
+            names = {a.id: a.name for a in self._accounts.values()}
+            deals = load_deals(session, names)
+        self.core = EngineCore(next_deal_id=next_id, now_ms=self.clock())
+        self._deals_loaded = False
+        await self._refresh_bots()
+        for event in deals:
+            self.core.apply(event)
+        self._deals_loaded = True
+        for slot in list(self.core.bots.values()):  # stopped while no engine ran, and no deal left
+            await self._execute(self.core.settle_stopping(slot))
+        unsent = self.core.unsent_orders()
         if unsent:
             log.info("reconciling %d order(s) stored before a send whose answer was not seen", len(unsent))
-            await self.orders.reconcile(self._placements(unsent))
+        for entry in unsent:
+            events = await self.gateway.find(entry.order, entry.tag)
+            if events is None:
+                log.info("order %s never reached the exchange: sending it now", entry.order.client_order_id)
+                await self._execute([SendOrder(order=entry.order, tag=entry.tag)])
+            else:
+                log.info("order %s was on the exchange: adopting it", entry.order.client_order_id)
+                await self._feed(events)
 
-    async def _public_client(self, account: str) -> AsyncCcxtExchange:
-        if account not in self._public:
-            with self.sessions() as session:
-                record = AccountRepository(session).get(account)
-                if record is None:
-                    raise BastionError(f"bot account {account!r} does not exist; add its key with `bastion keys add`")
-            client = AsyncCcxtExchange(record.exchange, url=record.url)  # public market data: no key
-            self._markets[account] = await client.load_markets()
-            self._public[account] = client
-        return self._public[account]
-
-    def _refresh_bots(self) -> None:
-        with self.sessions() as session:
-            records = BotRepository(session).all(enabled=True)
-            accounts = {a.id: a.name for a in AccountRepository(session).all()}
-        enabled = {r.name for r in records}
-        for name in list(self._bots):
-            if name not in enabled:
-                del self._bots[name]
-        for record in records:
-            running = self._bots.get(record.name)
-            if running is not None and running.record.config_toml == record.config_toml:
-                continue
-            config = load_config(record.config_toml)
-            self._bots[record.name] = _Running(record, config, make_bot(config), accounts[record.account_id])
+    async def _public_client(self, account: _Account) -> AsyncCcxtExchange:
+        if account.venue not in self._public:
+            client = AsyncCcxtExchange(account.exchange, url=account.url)  # public market data: no key
+            self._markets[account.venue] = await client.load_markets()
+            self._public[account.venue] = client
+            if not self.hub.has_feed(account.venue):
+                self.hub.add_feed(account.venue, RestFeed(client))
+        return self._public[account.venue]
 
     async def close(self) -> None:
-        """Close the public market-data clients."""
+        """Close the market-data hub and the public market-data clients."""
+        with contextlib.suppress(Exception):
+            await self.hub.close()
         for client in self._public.values():
             with contextlib.suppress(Exception):
                 await client.close()
         self._public.clear()
 
+    # ------------------------------------------------------------------ bots from storage
+
+    async def _refresh_bots(self) -> None:
+        with self.sessions() as session:
+            records = BotRepository(session).all()
+            if any(self._account_of(r) is None for r in records):
+                self._load_accounts(session)
+            closed = {r.id: DealRepository(session).closed_summary(r.id) for r in records if r.id not in self.core.bots}
+            states = {r.id: BotRepository(session).state(r.name) for r in records if r.id not in self.core.bots}
+        for record in records:
+            slot = self.core.bots.get(record.id)
+            try:
+                if slot is None:
+                    await self._load_bot(record, closed[record.id], states[record.id])
+                    if self._deals_loaded:  # a bot stopped while no engine ran, without deals: stopped
+                        await self._execute(self.core.settle_stopping(self.core.bots[record.id]))
+                    continue
+                if record.config_toml != slot.config_toml:
+                    await self._load_bot(record, None, None)
+                if record.enabled and slot.status in (BotStatus.STOPPED, BotStatus.STOPPING, BotStatus.PAUSED):
+                    await self._execute(self.core.apply(StartBotCommand(command_id=None, bot_id=record.id)))
+                elif not record.enabled and slot.status in (BotStatus.RUNNING, BotStatus.ERROR):
+                    await self._execute(self.core.apply(StopBotCommand(command_id=None, bot_id=record.id)))
+            except Exception as exc:  # a config that no longer loads, an account gone: this bot only
+                self._bot_broken(record, exc)
+
+    def _account_of(self, record: BotRecord) -> _Account | None:
+        return next((a for a in self._accounts.values() if a.id == record.account_id), None)
+
+    async def _load_bot(self, record: BotRecord, closed: Any, state: dict[str, str] | None) -> None:
+        account = self._account_of(record)
+        if account is None:
+            raise BastionError(f"bot {record.name}: its account (id {record.account_id}) has no key in this install")
+        config = load_config(record.config_toml)
+        await self._public_client(account)
+        status = BotStatus(record.status)
+        if record.enabled and status in (BotStatus.STOPPED, BotStatus.STOPPING, BotStatus.PAUSED):
+            status = BotStatus.RUNNING  # started while no engine ran
+        elif not record.enabled and status in (BotStatus.RUNNING, BotStatus.ERROR):
+            status = BotStatus.STOPPING  # stopped while no engine ran; settles to stopped without deals
+        if status.value != record.status:  # what the user's switch asked for while no engine ran
+            reason = "" if status is BotStatus.RUNNING else (record.status_reason or "")
+            enabled = status in (BotStatus.RUNNING, BotStatus.ERROR)
+            with self.sessions.begin() as session:
+                BotRepository(session).set_status(record.id, status.value, reason, enabled=enabled)
+            record = replace(record, status=status.value, status_reason=reason or None)
+        count, last = closed if closed is not None else (0, None)
+        self.core.apply(
+            BotLoaded(
+                bot_id=record.id,
+                name=record.name,
+                kind=record.type,
+                account=account.name,
+                exchange=account.venue,
+                bot=make_bot(config),
+                config=config,
+                config_toml=record.config_toml,
+                markets=self._markets[account.venue],
+                pairs=pairs_of(config),
+                takes_signals=takes_signals(config),
+                status=status,
+                reason=record.status_reason or "",
+                state=state or {},
+                closed_deals=count,
+                last_closed_ms=None if last is None else int(last.timestamp() * 1000),
+            )
+        )
+        self._broken.pop(record.id, None)
+
+    def _bot_broken(self, record: BotRecord, exc: Exception) -> None:
+        why = f"{type(exc).__name__}: {exc}"
+        if self._broken.get(record.id) == why:
+            return
+        self._broken[record.id] = why
+        log.error("bot %s cannot be loaded: %s", record.name, why, exc_info=exc)
+        with self.sessions.begin() as session:
+            BotRepository(session).set_status(record.id, BotStatus.ERROR.value, why, enabled=record.enabled)
+        self._notify(Notify(bot_id=record.id, kind=NotifyKind.ERROR, title=f"bot {record.name} error", body=why))
+
+    # ------------------------------------------------------------------ commands
+
+    async def _commands(self) -> None:
+        with self.sessions() as session:
+            pending = CommandRepository(session).pending()
+        for command in pending:
+            try:
+                event = self._command_event(command)
+            except BastionError as exc:
+                with self.sessions.begin() as session:
+                    CommandRepository(session).finish(command.id, ok=False, result=str(exc))
+                continue
+            await self._execute(self.core.apply(event))
+
+    def _command_event(self, command: CommandRecord) -> Event:
+        p = command.payload
+        if command.kind == "close_deal" and command.deal_id is not None:
+            limit = p.get("limit_price")
+            return CloseDealCommand(
+                command_id=command.id, deal_id=command.deal_id, limit_price=None if limit is None else Decimal(limit)
+            )
+        if command.kind == "cancel_deal" and command.deal_id is not None:
+            return CancelDealCommand(command_id=command.id, deal_id=command.deal_id)
+        if command.kind == "add_funds" and command.deal_id is not None:
+            price = p.get("price")
+            return AddFundsCommand(
+                command_id=command.id,
+                deal_id=command.deal_id,
+                amount=Decimal(p["amount"]),
+                price=None if price is None else Decimal(price),
+            )
+        if command.kind == "stop_bot" and command.bot_id is not None:
+            return StopBotCommand(command_id=command.id, bot_id=command.bot_id, deals=StopMode(p.get("deals", "keep")))
+        if command.kind == "start_bot" and command.bot_id is not None:
+            return StartBotCommand(command_id=command.id, bot_id=command.bot_id)
+        if command.kind == "edit_bot" and command.bot_id is not None:
+            config = load_config(str(p["config_toml"]))
+            return EditBotCommand(
+                command_id=command.id,
+                bot_id=command.bot_id,
+                bot=make_bot(config),
+                config=config,
+                config_toml=str(p["config_toml"]),
+            )
+        raise BastionError(f"command {command.id}: unknown kind {command.kind!r} or missing bot/deal")
+
     # ------------------------------------------------------------------ one step
 
     async def step(self) -> int:
         """Run one step; return how many bots decided."""
-        self._refresh_bots()
-        changed_bots = await self._sync_fills()
-        for running in self._bots.values():
-            if running.record.id in changed_bots:
-                running.dirty = True
+        if self._stale:
+            log.warning("reloading the engine core from storage after a storage error")
+            self._stale = False
+            await self.start()
+        self.core.apply(TimeAdvanced(now_ms=self.clock()))
+        await self._refresh_bots()
+        await self._commands()
+        await self._sync()
+        await self._prices()
+        self._pending_signals()
         decided = 0
-        for running in list(self._bots.values()):
+        balances: dict[str, dict[str, Decimal]] = {}
+        for bot_id in self.core.due():
+            slot = self.core.bots[bot_id]
             try:
-                prices = await self._prices(running)
-                if self._woken(running, prices):
-                    await self._decide(running, prices)
-                    decided += 1
-            except BastionError as exc:
-                log.error("bot %s: %s", running.record.name, exc)
-                self.notifier.notify("error", f"bot {running.record.name}: error", str(exc))
+                if slot.account not in balances:
+                    balances[slot.account] = await self.gateway.balances(slot.account)
+                candles = await self._candles(bot_id)
+                view = self.core.view(
+                    bot_id, balances=balances[slot.account], candles=candles, signals=self._signals(bot_id)
+                )
+                decision = slot.bot.decide(view)
+                for note in decision.notes:
+                    log.info("bot %s: %s", slot.name, note)
+                await self._execute(self.core.apply(BotDecided(bot_id=bot_id, view=view, decision=decision)))
+                decided += 1
+            except Exception as exc:  # this bot only: the others go on
+                if self._stale:
+                    log.error("bot %s: storage refused its decision; nothing was sent", slot.name, exc_info=exc)
+                    why = f"{type(exc).__name__}: {exc}"
+                    with self.sessions.begin() as session:
+                        BotRepository(session).set_status(bot_id, BotStatus.ERROR.value, why, enabled=True)
+                    self._notify(Notify(bot_id=bot_id, kind=NotifyKind.ERROR, title=f"bot {slot.name} error", body=why))
+                    return decided
+                log.error("bot %s failed; retried with backoff", slot.name, exc_info=exc)
+                await self._execute(self.core.apply(BotFailed(bot_id=bot_id, error=f"{type(exc).__name__}: {exc}")))
         return decided
 
-    async def _sync_fills(self) -> set[int]:
-        with self.sessions() as session:
-            active = OrderRepository(session).active()
-        by_account: dict[int, list[tuple[Order, int, int | None, int | None, str | None]]] = {}
-        for row in active:
-            by_account.setdefault(row[1], []).append(row)
-        changed: set[int] = set()
-        for rows in by_account.values():
-            for order, where in await self.orders.sync_account(self._placements(rows)):
-                if where.bot_id is not None:
-                    changed.add(where.bot_id)
-                    self._update_deal(where.deal_id)
-                if (where.leg or "").startswith("so") and order.status is OrderStatus.FILLED:
-                    self._notes.append(
-                        (
-                            "safety_order_filled",
-                            f"deal {where.deal_id}: safety order {where.leg} filled",
-                            f"{order.side} {order.filled} {order.symbol} at {order.average_price}",
-                        )
-                    )
-        self._flush_notes()
-        return changed
-
-    async def _prices(self, running: _Running) -> dict[str, PriceView]:
-        client = await self._public_client(running.account)
-        now = self.clock()
-        prices = {}
-        for symbol in pairs_of(running.config):
-            ticker = await client.fetch_ticker(symbol)
-            last = ticker.last if ticker.last is not None else (ticker.bid or ticker.ask or Decimal(0))
-            high, low = running.marks.get(symbol, (last, last))
-            high, low = max(high, last), min(low, last)
-            running.marks[symbol] = (high, low)
-            prices[symbol] = PriceView(
-                symbol=symbol, last=last, high=high, low=low, bid=ticker.bid, ask=ticker.ask, time_ms=now
-            )
-        return prices
-
-    def _woken(self, running: _Running, prices: dict[str, PriceView]) -> bool:
-        last = running.last
-        if running.dirty or last is None:
-            return True
-        if last.wake_at_ms is not None and self.clock() >= last.wake_at_ms:
-            return True
-        for watch in last.watch:
-            price = prices.get(watch.symbol)
-            if price is None:
-                continue
-            if watch.above is not None and price.high >= watch.above:
-                return True
-            if watch.below is not None and price.low <= watch.below:
-                return True
-        return self._has_signals(running)
-
-    def _has_signals(self, running: _Running) -> bool:
-        if not takes_signals(running.config):
-            return False
-        from bastion.storage.repositories.signals import SignalRepository
-
-        with self.sessions() as session:
-            return bool(SignalRepository(session).pending(running.record.id))
-
-    # ------------------------------------------------------------------ the view
-
-    def _view(self, running: _Running, prices: dict[str, PriceView], balances: dict[str, Decimal]) -> BotView:
-        record = running.record
-        markets = self._markets[running.account]
-        with self.sessions() as session:
-            deals_repo, orders_repo = DealRepository(session), OrderRepository(session)
-            views = []
-            for deal in deals_repo.for_bot(record.id, status=DealStatus.OPEN):
-                assert deal.id is not None
-                base, quote = deal.pair.split("/")
-                legs = orders_repo.legs(deal.id)
-                orders = tuple(
-                    order_view(o, legs.get(o.client_order_id) or o.client_order_id, base=base, quote=quote)
-                    for o in orders_repo.for_deal(deal.id)
+    async def _sync(self) -> None:
+        by_account: dict[str, list[Any]] = {}
+        for entry in self.core.active_orders():
+            by_account.setdefault(entry.tag.account, []).append((entry.order, entry.tag))
+        for account, orders in by_account.items():
+            try:
+                await self._feed(await self.gateway.sync(account, orders))
+            except Exception as exc:  # one account's trouble (signer gone, exchange down) stops nothing else
+                log.error("account %s: order sync failed: %s", account, exc, exc_info=exc)
+                self._notify(
+                    Notify(bot_id=None, kind=NotifyKind.ERROR, title=f"account {account}: sync failed", body=str(exc))
                 )
-                views.append(
-                    DealView(
-                        id=deal.id,
-                        pair=deal.pair,
-                        direction=deal.direction,
-                        opened_ms=_ms(deal.opened_at) or 0,
-                        orders=orders,
-                        state=deals_repo.state(deal.id),
-                    )
+
+    async def _prices(self) -> None:
+        """One request per (exchange, symbol) a bot that can act trades, whatever the number of bots."""
+        for slot in self.core.bots.values():
+            if slot.status is BotStatus.STOPPED and not self.core.open_deals(slot.id):
+                self.hub.unsubscribe(str(slot.id))
+            elif self.hub.has_feed(slot.exchange):
+                self.hub.subscribe(str(slot.id), slot.exchange, slot.pairs)
+        for (venue, symbol), error in (await self.hub.refresh()).items():
+            log.warning("%s %s: no price this step: %s", venue, symbol, error)
+        for venue, symbol in sorted(self.hub.markets()):
+            price = self.hub.price(venue, symbol)
+            if price is not None:
+                self.core.apply(
+                    PriceUpdated(exchange=venue, symbol=symbol, last=price.last, bid=price.bid, ask=price.ask)
                 )
-            closed_count, last_closed = deals_repo.closed_summary(record.id)
-            state = BotRepository(session).state(record.name)
-            signals = self._signals(session, running)
-        return BotView(
-            bot=record.name,
-            now_ms=self.clock(),
-            markets={s: markets[s] for s in pairs_of(running.config) if s in markets},
-            prices=prices,
-            deals=tuple(views),
-            closed_deals=closed_count,
-            last_closed_ms=_ms(last_closed),
-            balances=balances,
-            state=state,
-            candles=self._candles_cache.get(record.name, {}),
-            signals=signals,
-        )
 
-    def _signals(self, session: Session, running: _Running) -> tuple[Any, ...]:
-        if not takes_signals(running.config):
-            return ()
-        from bastion.bots.interface import Signal
-        from bastion.storage.repositories.signals import SignalRepository
-
-        return tuple(
-            Signal(
-                id=str(s.id),
-                action=s.action,
-                pair=s.pair,
-                amount=s.amount,
-                currency_type=s.currency_type,
-                trigger_price=s.trigger_price,
-                received_ms=s.received_ms,
-            )
-            for s in SignalRepository(session).pending(running.record.id)
-        )
-
-    async def _fetch_candles(self, running: _Running) -> None:
-        """Fetch the completed candles a bot's config asks for (``timeframe`` and ``candles_wanted``)."""
-        timeframe = getattr(running.config, "timeframe", None)
-        wanted = getattr(running.config, "candles_wanted", 0)
-        if not isinstance(timeframe, str) or not isinstance(wanted, int) or wanted <= 0:
+    def _pending_signals(self) -> None:
+        wanting = [s.id for s in self.core.bots.values() if s.takes_signals and s.status is BotStatus.RUNNING]
+        if not wanting:
             return
-        client = await self._public_client(running.account)
-        now = self.clock()
-        span = _timeframe_ms(timeframe)
-        series = {}
-        for symbol in pairs_of(running.config):
-            candles = await client.fetch_ohlcv(symbol, timeframe, limit=min(wanted + 1, 1000))
-            # Only completed candles: on a replaying simulator market time is not wall time,
-            # so the last candle (still forming) is dropped whatever its timestamp says.
-            done = [c for c in candles[:-1] if c.timestamp_ms + span <= max(now, candles[-1].timestamp_ms)]
-            series[symbol] = tuple((c.timestamp_ms, c.open, c.high, c.low, c.close, c.volume) for c in done)
-        self._candles_cache[running.record.name] = series
-
-    # ------------------------------------------------------------------ deciding and applying
-
-    async def _decide(self, running: _Running, prices: dict[str, PriceView]) -> None:
-        await self._fetch_candles(running)
-        free = await self.signer.call("balances", account=running.account)
-        balances = {c: Decimal(b["free"]) for c, b in free.items()}
-        view = self._view(running, prices, balances)
-        decision = running.bot.decide(view)
-        running.last = decision
-        running.dirty = False
-        running.marks = {s: (p.last, p.last) for s, p in prices.items()}
-        for note in decision.notes:
-            log.info("bot %s: %s", running.record.name, note)
-        sends, cancels = self._record(running, decision, prices, view)
-        for order, where in cancels:
-            if order.status in (OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_FILLED):
-                await self.orders.cancel(order, where)
-                running.dirty = True
-        for order, where in sends:
-            await self.orders.submit(order, where)
-            running.dirty = True
-        for order, where in sends:
-            if order.status is OrderStatus.REJECTED:
-                kind = "policy_denial" if "denied" in (order.reason or "") else "error"
-                self._notes.append((kind, f"{running.record.name}: order {where.leg} refused", order.reason or ""))
-        self._mark_signals(running, view)
-        for deal in view.deals:
-            self._update_deal(deal.id)
-        self._flush_notes()
-
-    def _flush_notes(self) -> None:
-        notes, self._notes = self._notes, []
-        for kind, title, body in notes:
-            self.notifier.notify(kind, title, body)
-
-    def _mark_signals(self, running: _Running, view: BotView) -> None:
-        if not view.signals:
-            return
-        from bastion.storage.repositories.signals import SignalRepository
-
-        with self.sessions.begin() as session:
+        with self.sessions() as session:
             repo = SignalRepository(session)
-            for signal in view.signals:
-                repo.mark(int(signal.id), "handled", None)
+            for bot_id in wanting:
+                if repo.pending(bot_id):
+                    self.core.apply(SignalsArrived(bot_id=bot_id))
 
-    def _record(
-        self, running: _Running, decision: Decision, prices: dict[str, PriceView], view: BotView
-    ) -> tuple[list[tuple[Order, Placement]], list[tuple[Order, Placement]]]:
-        """Phase one: store the whole decision in one transaction; return what to send and cancel."""
-        record = running.record
-        now = self.clock()
-        refs: dict[str, int] = {}
-        sends: list[tuple[Order, Placement]] = []
-        cancels: list[tuple[Order, Placement]] = []
-        with self.sessions.begin() as session:
-            deals, orders, bots = DealRepository(session), OrderRepository(session), BotRepository(session)
-            for action in decision.actions:
-                if isinstance(action, OpenDeal):
-                    saved = deals.save(
-                        DealRecord(bot_id=record.id, pair=action.pair, direction=action.direction, opened_at=_utc(now))
-                    )
-                    assert saved.id is not None
-                    refs[action.ref] = saved.id
-                    log.info("bot %s: deal %s opened on %s", record.name, saved.id, action.pair)
-                    self._notes.append(
-                        ("deal_opened", f"{record.name}: deal {saved.id} opened", f"{action.direction} {action.pair}")
-                    )
-                elif isinstance(action, PlaceOrder):
-                    deal_id = refs[action.deal] if isinstance(action.deal, str) else action.deal
-                    order = self._order(running, action, deal_id, prices)
-                    if order is None or orders.get(order.client_order_id) is not None:
-                        continue  # already stored by an earlier decision: never twice
-                    where = Placement(
-                        account=running.account,
-                        account_id=record.account_id,
-                        bot_id=record.id,
-                        deal_id=deal_id,
-                        leg=action.leg,
-                    )
-                    self.orders.store(session, order, where)
-                    sends.append((order, where))
-                elif isinstance(action, CancelOrder):
-                    cid = client_order_id(record.id, action.deal, action.leg)
-                    order = orders.get(cid)
-                    if order is not None:
-                        cancels.append(
-                            (
-                                order,
-                                Placement(
-                                    account=running.account,
-                                    account_id=record.account_id,
-                                    bot_id=record.id,
-                                    deal_id=action.deal,
-                                    leg=action.leg,
-                                ),
-                            )
-                        )
-                elif isinstance(action, SaveState):
-                    if action.deal is None:
-                        bots.save_state(record.name, action.values)
-                    else:
-                        deal_id = refs[action.deal] if isinstance(action.deal, str) else action.deal
-                        deals.save_state(deal_id, action.values)
-                elif isinstance(action, CloseDeal):
-                    self._close(session, action, now)
-        return sends, cancels
-
-    def _order(self, running: _Running, action: PlaceOrder, deal_id: int, prices: dict[str, PriceView]) -> Order | None:
-        market = self._markets[running.account][action.symbol]
-        amount = action.amount
-        if amount is None and action.quote_amount is not None:
-            # A market order sized in quote goes out sized in base at the current touch price,
-            # so the stored order has an exact amount before it is sent.
-            price = prices[action.symbol]
-            touch = (price.ask if action.side == "buy" else price.bid) or price.last
-            amount = market.floor_amount(action.quote_amount / touch)
-        if amount is None or amount <= 0:
-            log.warning("bot %s: order %s has no amount; skipped", running.record.name, action.leg)
-            return None
-        return Order(
-            client_order_id=client_order_id(running.record.id, deal_id, action.leg),
-            symbol=action.symbol,
-            side=action.side,
-            type=action.type,
-            amount=amount,
-            price=action.price if action.type is OrderType.LIMIT else None,
-        )
-
-    def _close(self, session: Session, action: CloseDeal, now: int) -> None:
-        deals = DealRepository(session)
-        deal = deals.get(action.deal)
-        if deal is None or deal.status is not DealStatus.OPEN:
-            return
-        figures = self._figures(session, deal)
-        close_price = figures.average_exit  # the closing side: sells of a long, buy-backs of a short
-        if close_price is None:  # closed without an exit fill (cancelled before entry)
-            close_price = Decimal(0)
-        profit = figures.profit_quote(close_price).quantize(Decimal("1E-8"))
-        deals.save(
-            replace(
-                self._with_figures(session, deal, figures),
-                status=DealStatus.CLOSED,
-                close_price=close_price or None,
-                profit_quote=profit,
-                closed_at=_utc(now),
+    def _signals(self, bot_id: int) -> tuple[Signal, ...]:
+        if not self.core.bots[bot_id].takes_signals:
+            return ()
+        with self.sessions() as session:
+            return tuple(
+                Signal(
+                    id=str(s.id),
+                    action=s.action,
+                    pair=s.pair,
+                    amount=s.amount,
+                    currency_type=s.currency_type,
+                    trigger_price=s.trigger_price,
+                    received_ms=s.received_ms,
+                )
+                for s in SignalRepository(session).pending(bot_id)
             )
-        )
-        quote = deal.pair.split("/")[1]
-        log.info("deal %s closed (%s): profit %s %s", deal.id, action.reason, profit, quote)
-        kind = "stop_loss" if "stop" in action.reason.lower() else "deal_closed"
-        self._notes.append(
-            (
-                kind,
-                f"deal {deal.id} closed: {action.reason}",
-                f"{deal.pair} closed at {close_price}, profit {profit} {quote}",
-            )
-        )
 
-    def _figures(self, session: Session, deal: DealRecord) -> Any:
-        assert deal.id is not None
-        base, quote = deal.pair.split("/")
-        return deal_figures(
-            OrderRepository(session).for_deal(deal.id), direction=deal.direction, base=base, quote=quote
-        )
+    async def _candles(
+        self, bot_id: int
+    ) -> dict[str, tuple[tuple[int, Decimal, Decimal, Decimal, Decimal, Decimal], ...]]:
+        """The completed candles a bot's config asks for (``timeframe`` and ``candles_wanted``)."""
+        slot = self.core.bots[bot_id]
+        timeframe = getattr(slot.config, "timeframe", None)
+        wanted = getattr(slot.config, "candles_wanted", 0)
+        if not isinstance(timeframe, str) or not isinstance(wanted, int) or wanted <= 0:
+            return {}
+        series = {}
+        for symbol in slot.pairs:
+            candles = await self.hub.candles(slot.exchange, symbol, timeframe, wanted)  # completed ones, shared
+            series[symbol] = tuple((c.ts_ms, c.open, c.high, c.low, c.close, c.volume) for c in candles)
+        return series
 
-    def _with_figures(self, session: Session, deal: DealRecord, figures: Any) -> DealRecord:
-        assert deal.id is not None
-        orders = OrderRepository(session)
-        legs = orders.legs(deal.id)
-        by_leg = {legs.get(o.client_order_id) or "": o for o in orders.for_deal(deal.id)}
-        base_order = by_leg.get("base")
-        safety = sum(1 for leg, o in by_leg.items() if leg.startswith("so") and o.status is OrderStatus.FILLED)
-        take_profit = next(
-            (
-                o.price
-                for leg, o in sorted(by_leg.items())
-                if leg.startswith("tp") and o.status in (OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_FILLED)
-            ),
-            deal.take_profit_price,
-        )
-        return replace(
-            deal,
-            base_order_price=None if base_order is None else base_order.average_price,
-            safety_orders_filled=safety,
-            avg_price=figures.average_entry,
-            take_profit_price=take_profit,
-            amount=figures.base_held,
-            cost_quote=figures.quote_spent,
-        )
+    # ------------------------------------------------------------------ carrying out effects
 
-    def _update_deal(self, deal_id: int | None) -> None:
-        if deal_id is None:
+    async def _feed(self, events: list[Event]) -> None:
+        for event in events:
+            await self._execute(self.core.apply(event))
+
+    async def _execute(self, effects: list[Effect]) -> None:
+        """Store, then send and cancel (feeding the answers back), then notify."""
+        if not effects:
             return
-        with self.sessions.begin() as session:
-            deals = DealRepository(session)
-            deal = deals.get(deal_id)
-            if deal is None or deal.status is not DealStatus.OPEN:
-                return
-            deals.save(self._with_figures(session, deal, self._figures(session, deal)))
+        stored = [e for e in effects if isinstance(e, STORED)]
+        if stored:
+            ids = {name: a.id for name, a in self._accounts.items()}
+            try:
+                with self.sessions.begin() as session:
+                    store_effects(session, stored, ids)
+            except Exception:
+                # Storage refused what the core already applied: nothing was sent; rebuild the core
+                # from storage at the next step so the two never disagree.
+                self._stale = True
+                raise
+        for effect in effects:
+            if isinstance(effect, SendOrder):
+                await self._feed(await self.gateway.place(effect.order, effect.tag))
+            elif isinstance(effect, RequestCancel):
+                await self._feed(await self.gateway.cancel(effect.order, effect.tag))
+        for effect in effects:
+            if isinstance(effect, Notify):
+                self._notify(effect)
+
+    def _notify(self, note: Notify) -> None:
+        log.info("%s: %s (%s)", note.kind.value, note.title, note.body.replace("\n", " "))
+        admitted = self.gate.admit(note.bot_id, note.kind.value, note.title, note.body, self.clock())
+        if admitted is not None:
+            self.notifier.notify(note.kind.value, *admitted)
 
     # ------------------------------------------------------------------ loop
 
@@ -575,14 +465,10 @@ class Engine:
             while not stop.is_set():
                 try:
                     await self.step()
-                except BastionError as exc:
-                    log.error("engine step failed: %s", exc)
+                except Exception as exc:  # the engine stays up; the next step tries again
+                    log.error("engine step failed: %s", exc, exc_info=exc)
+                    self._notify(Notify(bot_id=None, kind=NotifyKind.ERROR, title="engine step failed", body=str(exc)))
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), self.options.poll_interval_s)
         finally:
             await self.close()
-
-
-def _timeframe_ms(timeframe: str) -> int:
-    units = {"m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000}
-    return int(timeframe[:-1]) * units[timeframe[-1]]

@@ -44,6 +44,7 @@ NotificationKind = Literal[
     "policy_denial",
     "leak_alert",
     "audit_witness",
+    "bot_status",
 ]
 #: Every kind of notification, in the order the filter lists them.
 KINDS: tuple[NotificationKind, ...] = (
@@ -55,6 +56,7 @@ KINDS: tuple[NotificationKind, ...] = (
     "policy_denial",
     "leak_alert",
     "audit_witness",
+    "bot_status",
 )
 #: Environment variable with comma-separated apprise URLs.
 NOTIFY_URLS_ENV = "BASTION_NOTIFY_URLS"
@@ -70,6 +72,7 @@ _TYPES = {
     "policy_denial": "warning",
     "leak_alert": "failure",
     "audit_witness": "info",
+    "bot_status": "info",
 }
 _TITLE_PREFIX = "[Bastion] "
 _PHRASE_LENGTH = (4, 64)

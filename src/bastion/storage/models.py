@@ -41,6 +41,7 @@ __all__ = [
     "Base",
     "BotRow",
     "CandleRow",
+    "CommandRow",
     "DealRow",
     "EventRow",
     "FillRow",
@@ -182,6 +183,7 @@ class BotRow(Base):
     """A bot and its configuration (TOML text)."""
 
     __tablename__ = "bots"
+    __table_args__ = (_one_of("status", ("running", "stopping", "stopped", "paused", "error"), "status"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     name: Mapped[str] = mapped_column(String(64), unique=True)
@@ -191,6 +193,8 @@ class BotRow(Base):
     enabled: Mapped[bool] = mapped_column(Boolean)
     created_at: Mapped[datetime]
     state: Mapped[dict[str, Any] | None]
+    status: Mapped[str] = mapped_column(String(16))
+    status_reason: Mapped[str | None] = mapped_column(Text)
 
 
 class DealRow(Base):
@@ -219,6 +223,7 @@ class DealRow(Base):
     opened_at: Mapped[datetime]
     closed_at: Mapped[datetime | None]
     state: Mapped[dict[str, Any] | None]
+    outcome: Mapped[str | None] = mapped_column(String(32))
 
 
 class OrderRow(Base):
@@ -234,6 +239,7 @@ class OrderRow(Base):
             "status",
         ),
         Index(None, "account_id", "status"),
+        UniqueConstraint("account_id", "symbol", "exchange_order_id"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -252,6 +258,7 @@ class OrderRow(Base):
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     leg: Mapped[str | None] = mapped_column(String(64))
+    role: Mapped[str | None] = mapped_column(String(16))
 
 
 class FillRow(Base):
@@ -307,6 +314,23 @@ class SignalRow(Base):
     received_at: Mapped[datetime]
     status: Mapped[str] = mapped_column(String(16))
     reason: Mapped[str | None] = mapped_column(Text)
+
+
+class CommandRow(Base):
+    """A manual command (close a deal, stop a bot, ...) waiting for the engine, then its result."""
+
+    __tablename__ = "commands"
+    __table_args__ = (_one_of("status", ("pending", "done", "failed"), "status"), Index(None, "status"))
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    bot_id: Mapped[int | None] = mapped_column(ForeignKey("bots.id"))
+    deal_id: Mapped[int | None] = mapped_column(ForeignKey("deals.id"))
+    payload: Mapped[dict[str, Any]]
+    status: Mapped[str] = mapped_column(String(16))
+    result: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    done_at: Mapped[datetime | None]
 
 
 class EventRow(Base):

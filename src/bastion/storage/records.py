@@ -58,6 +58,8 @@ class BotRecord:
     config_toml: str
     enabled: bool
     created_at: datetime
+    status: str = "stopped"
+    status_reason: str | None = None
 
 
 class DealStatus(enum.StrEnum):
@@ -94,6 +96,7 @@ class DealRecord:
     profit_quote: Decimal | None = None
     opened_at: datetime
     closed_at: datetime | None = None
+    outcome: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,9 +3,9 @@
 from decimal import Decimal
 
 from bastion.bots.dca import entry_totals, take_profit_price
-from bastion.bots.interface import CancelOrder, CloseDeal, OpenDeal, PlaceOrder, Watch
+from bastion.bots.interface import CancelOrder, CloseDeal, DealOutcome, OpenDeal, OrderRole, PlaceOrder, Watch
 from bastion.domain import OrderStatus, OrderType
-from bots.support.dca_harness import BTC_USDT, Harness, dca_bot
+from support.core_harness import BTC_USDT, Harness, dca_bot
 
 D = Decimal
 P0 = "16726.1"  # close of the first bundled BTC/USDT 5m candle
@@ -34,6 +34,7 @@ def test_first_decision_opens_a_deal_with_a_market_base_order_sized_in_quote():
         PlaceOrder(
             deal="new.BTC/USDT",
             leg="base",
+            role=OrderRole.ENTRY,
             symbol="BTC/USDT",
             side="buy",
             type=OrderType.MARKET,
@@ -164,10 +165,13 @@ def test_limit_base_order_rests_at_the_current_price():
 
 def test_a_base_order_rejected_without_a_fill_closes_the_deal():
     h = _harness(base_order_type="limit")
+    h.refuse = ("base",)  # the exchange refuses it
     h.decide()
-    h.set_status(1, "base", OrderStatus.REJECTED)
     decision = h.decide()
-    assert CloseDeal(deal=1, reason="base order rejected without a fill") in decision.actions
+    assert (
+        CloseDeal(deal=1, outcome=DealOutcome.ENTRY_UNFILLED, reason="base order rejected without a fill")
+        in decision.actions
+    )
 
 
 def test_take_profit_sells_what_the_account_holds_net_of_base_fees():

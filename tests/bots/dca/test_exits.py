@@ -4,7 +4,7 @@ from decimal import Decimal
 
 from bastion.bots.interface import CancelOrder, PlaceOrder, SaveState, Watch
 from bastion.domain import OrderType
-from bots.support.dca_harness import BTC_USDT, Harness, dca_bot
+from support.core_harness import BTC_USDT, Harness, dca_bot
 
 D = Decimal
 P0 = "16726.1"

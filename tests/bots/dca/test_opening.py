@@ -5,7 +5,7 @@ from decimal import Decimal
 from bastion.bots.dca import rsi
 from bastion.bots.interface import OpenDeal, PlaceOrder, SaveState, Signal
 from bastion.domain import Market
-from bots.support.dca_harness import BTC_USDT, ETH_USDT, Harness, dca_bot, load_candles
+from support.core_harness import BTC_USDT, ETH_USDT, Harness, dca_bot, load_candles
 
 D = Decimal
 P0 = "16726.1"

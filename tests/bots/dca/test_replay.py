@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from bots.support.dca_harness import BTC_USDT, Harness, dca_bot, load_candles
+from support.core_harness import BTC_USDT, Harness, dca_bot, load_candles
 
 D = Decimal
 CANDLES = load_candles()

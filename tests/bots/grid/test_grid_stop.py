@@ -1,7 +1,7 @@
 from decimal import Decimal
 
 from bastion.bots.grid import GridBot, GridConfig
-from bastion.bots.interface import CancelOrder, CloseDeal, PlaceOrder
+from bastion.bots.interface import CancelOrder, CloseDeal, DealOutcome, PlaceOrder
 from bastion.domain import OrderType
 from bots.grid.harness import BTC_USDT, Harness
 
@@ -31,7 +31,7 @@ def test_stop_loss_with_keep_cancels_every_order_then_closes_keeping_the_base(ma
     assert closes(decision) == []
     grid.confirm_cancels()
     decision = grid.decide()
-    assert decision.actions[-1] == CloseDeal(deal=1, reason="stop_loss")
+    assert decision.actions[-1] == CloseDeal(deal=1, outcome=DealOutcome.GRID_STOPPED, reason="stop_loss")
     assert places(decision) == []
     assert grid.closed == [(1, "stop_loss")]
 
@@ -51,7 +51,7 @@ def test_stop_loss_with_sell_base_sells_everything_the_grid_holds_at_market(make
     assert (sell.leg, sell.side, sell.type, sell.amount) == ("stop.sell", "sell", OrderType.MARKET, ALL_AMOUNTS)
     assert closes(decision) == []
     grid.fill("stop.sell", price="15440")
-    assert grid.decide().actions[-1] == CloseDeal(deal=1, reason="stop_loss")
+    assert grid.decide().actions[-1] == CloseDeal(deal=1, outcome=DealOutcome.GRID_STOPPED, reason="stop_loss")
 
 
 def test_sell_base_never_sells_more_than_the_free_balance():
@@ -82,7 +82,7 @@ def test_take_profit_with_sell_base_books_the_last_round_trips_and_closes_when_n
     decision = grid.decide()
     assert places(decision) == []
     assert any("nothing to sell" in note for note in decision.notes)
-    assert decision.actions[-1] == CloseDeal(deal=1, reason="take_profit")
+    assert decision.actions[-1] == CloseDeal(deal=1, outcome=DealOutcome.GRID_STOPPED, reason="take_profit")
 
 
 def test_cancel_only_cancels_and_leaves_the_deal_open(make_grid):

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from bastion.bots.interface import CancelOrder, OpenDeal, PlaceOrder, SaveState, Watch
+from bastion.bots.interface import CancelOrder, OpenDeal, OrderRole, PlaceOrder, SaveState, Watch
 from bastion.domain import OrderStatus, OrderType
 from bots.signal.harness import T0_MS, Harness, signal_bot
 
@@ -18,6 +18,7 @@ def test_enter_long_opens_a_deal_with_a_market_buy_sized_in_quote() -> None:
         PlaceOrder(
             deal="signal.1",
             leg="entry",
+            role=OrderRole.ENTRY,
             symbol="BTC/USDT",
             side="buy",
             type=OrderType.MARKET,
@@ -121,6 +122,7 @@ def test_a_deal_whose_entry_the_engine_lost_places_it_again_from_the_saved_size(
         PlaceOrder(
             deal=1,
             leg="entry",
+            role=OrderRole.ENTRY,
             symbol="BTC/USDT",
             side="buy",
             type=OrderType.MARKET,
@@ -153,7 +155,13 @@ def test_exit_long_sells_the_net_base_at_market_then_closes_once_filled() -> Non
     decision = h.decide()
     net = Decimal("0.00125") - Decimal("0.00125") * Decimal("0.001")  # filled - fee_base
     sell = PlaceOrder(
-        deal=1, leg="exit", symbol="BTC/USDT", side="sell", type=OrderType.MARKET, amount=Decimal("0.00124")
+        deal=1,
+        leg="exit",
+        role=OrderRole.EXIT,
+        symbol="BTC/USDT",
+        side="sell",
+        type=OrderType.MARKET,
+        amount=Decimal("0.00124"),
     )
     assert Decimal("0.00124") <= net < Decimal("0.00125")
     assert decision.actions == (SaveState(deal=1, values={"closing": "exit", "exit_signal": "2"}), sell)
@@ -195,7 +203,13 @@ def test_an_exit_before_the_entry_filled_cancels_the_entry_then_sells_what_fille
     assert CancelOrder(deal=1, leg="entry", reason="exit signal before the entry filled") in decision.actions
     decision = h.decide()
     assert decision.actions[-1] == PlaceOrder(
-        deal=1, leg="exit", symbol="BTC/USDT", side="sell", type=OrderType.MARKET, amount=Decimal("0.001")
+        deal=1,
+        leg="exit",
+        role=OrderRole.EXIT,
+        symbol="BTC/USDT",
+        side="sell",
+        type=OrderType.MARKET,
+        amount=Decimal("0.001"),
     )
 
 
@@ -218,13 +232,25 @@ def test_enter_short_sells_base_first_and_exit_short_buys_it_back() -> None:
     decision = h.decide()
     assert decision.actions[0] == OpenDeal(ref="signal.1", pair="BTC/USDT", direction="short")
     assert decision.actions[1] == PlaceOrder(
-        deal="signal.1", leg="entry", symbol="BTC/USDT", side="sell", type=OrderType.MARKET, amount=Decimal("0.00125")
+        deal="signal.1",
+        leg="entry",
+        role=OrderRole.ENTRY,
+        symbol="BTC/USDT",
+        side="sell",
+        type=OrderType.MARKET,
+        amount=Decimal("0.00125"),
     )
     h.move("BTC/USDT", "19000")
     h.send("exit_short")
     decision = h.decide()
     assert decision.actions[-1] == PlaceOrder(
-        deal=1, leg="exit", symbol="BTC/USDT", side="buy", type=OrderType.MARKET, amount=Decimal("0.00125")
+        deal=1,
+        leg="exit",
+        role=OrderRole.EXIT,
+        symbol="BTC/USDT",
+        side="buy",
+        type=OrderType.MARKET,
+        amount=Decimal("0.00125"),
     )
     h.settle()
     assert h.closed[0].reason == "exit signal"
@@ -253,6 +279,7 @@ def test_take_profit_rests_after_the_entry_and_closes_the_deal_when_filled() -> 
         PlaceOrder(
             deal=1,
             leg="tp",
+            role=OrderRole.TAKE_PROFIT,
             symbol="BTC/USDT",
             side="sell",
             type=OrderType.LIMIT,
@@ -291,7 +318,15 @@ def test_stop_loss_is_watched_and_closes_at_market_once_touched() -> None:
     assert CancelOrder(deal=1, leg="tp", reason="stop loss") in decision.actions
     decision = h.decide()
     assert decision.actions == (
-        PlaceOrder(deal=1, leg="sl", symbol="BTC/USDT", side="sell", type=OrderType.MARKET, amount=Decimal("0.00125")),
+        PlaceOrder(
+            deal=1,
+            leg="sl",
+            role=OrderRole.STOP_LOSS,
+            symbol="BTC/USDT",
+            side="sell",
+            type=OrderType.MARKET,
+            amount=Decimal("0.00125"),
+        ),
     )
     h.settle()
     assert h.closed[0].reason == "stop loss"

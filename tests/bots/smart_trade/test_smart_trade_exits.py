@@ -1,6 +1,6 @@
 from decimal import Decimal
 
-from bastion.bots.interface import CancelOrder, CloseDeal, PlaceOrder, Watch
+from bastion.bots.interface import CancelOrder, CloseDeal, DealOutcome, PlaceOrder, Watch
 from bastion.domain import OrderStatus, OrderType
 
 BTC = "BTC/USDT"
@@ -44,7 +44,7 @@ def test_targets_are_hit_in_order_even_when_the_price_gaps_through_them(make_tra
     assert (last.leg, last.amount) == ("tp4", Decimal("0.0015"))
     trade.fill("tp4")
     decision = trade.decide()
-    assert decision.actions[-1] == CloseDeal(deal=1, reason="take_profit")
+    assert decision.actions[-1] == CloseDeal(deal=1, outcome=DealOutcome.TAKE_PROFIT, reason="take_profit")
     assert [o.leg for o in trade.decisions[-1].actions if isinstance(o, PlaceOrder)] == []
     assert trade.closed == [(1, "take_profit")]
 
@@ -100,7 +100,7 @@ def test_trailing_last_target_follows_the_peak_and_sells_on_the_pullback(make_tr
     (sell,) = places(trade.decide(last="17110"))
     assert (sell.leg, sell.type, sell.side, sell.amount) == ("tp2", OrderType.MARKET, "sell", Decimal("0.003"))
     trade.fill("tp2")
-    assert trade.decide().actions[-1] == CloseDeal(deal=1, reason="take_profit")
+    assert trade.decide().actions[-1] == CloseDeal(deal=1, outcome=DealOutcome.TAKE_PROFIT, reason="take_profit")
 
 
 def test_stop_loss_triggers_on_the_low_cancels_the_target_then_sells_the_rest(make_trade):
@@ -116,7 +116,7 @@ def test_stop_loss_triggers_on_the_low_cancels_the_target_then_sells_the_rest(ma
     (sell,) = places(trade.decide())
     assert (sell.leg, sell.type, sell.side, sell.amount) == ("exit", OrderType.MARKET, "sell", Decimal("0.005"))
     trade.fill("exit")
-    assert trade.decide().actions[-1] == CloseDeal(deal=1, reason="stop_loss")
+    assert trade.decide().actions[-1] == CloseDeal(deal=1, outcome=DealOutcome.STOP_LOSS, reason="stop_loss")
 
 
 def test_stop_loss_with_a_timeout_needs_the_price_to_stay_beyond_the_stop(make_trade):

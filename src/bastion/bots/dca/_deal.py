@@ -35,7 +35,7 @@ from bastion.bots.dca.formulas import (
     take_profit_price,
     trailing_stop_price,
 )
-from bastion.bots.interface import BotView, CloseDeal, DealView, OrderView
+from bastion.bots.interface import BotView, CloseDeal, DealOutcome, DealView, OrderRole, OrderView
 from bastion.domain import Market
 
 _HUNDRED = Decimal(100)
@@ -75,7 +75,11 @@ def manage_deal(config: DcaConfig, view: BotView, deal: DealView, out: Outcome) 
     elif base.active:
         out.note(f"{tag}: waiting for the base order ({base.filled} of {base.amount} filled)")
     elif base.filled == 0:
-        out.act(CloseDeal(deal=deal.id, reason=f"base order {base.status} without a fill"))
+        out.act(
+            CloseDeal(
+                deal=deal.id, outcome=DealOutcome.ENTRY_UNFILLED, reason=f"base order {base.status} without a fill"
+            )
+        )
         out.closed.add(deal.id)
         out.note(f"{tag}: closed (base order {base.status} without a fill)")
     else:
@@ -100,12 +104,15 @@ class _Position:
         self.tag = f"deal {deal.id} {deal.pair}"
         sos = safety_orders(deal)
         done = [n for n in sorted(sos) if not sos[n].active and sos[n].filled > 0]
-        self.k = len(done)
+        # Funds added by hand (``bastion deal add-funds``) count as entries once their order is done;
+        # like a safety fill they move the average, so the take-profit legs follow (``tp.K``).
+        added = [o for o in deal.orders if o.role is OrderRole.ADD_FUNDS and not o.active and o.filled > 0]
+        self.k = len(done) + len(added)
         self.sos = sos
         self.active_sos = [sos[n] for n in sorted(sos) if sos[n].active]
         self.exits = [o for o in deal.orders if is_exit(o)]
         self.active_exits = [o for o in self.exits if o.active]
-        self.entry = entry_totals([base, *(sos[n] for n in done)], deal.direction)
+        self.entry = entry_totals([base, *(sos[n] for n in done), *added], deal.direction)
         remaining = self.entry.base + self.sign * sum((base_change(o) for o in self.exits), Decimal(0))
         self.closable = market.floor_amount(max(remaining, Decimal(0)))
 
@@ -134,16 +141,16 @@ class _Position:
             return
         legs = [o.leg for o in (*self.active_sos, *self.active_exits)]
         self.out.cancel(self.deal.id, legs, "deal closed")
-        sold = {o.leg.split(".")[0] for o in self.exits if o.filled > 0}
-        if "sl" in sold:
-            reason = "stop loss"
-        elif "trail" in sold:
-            reason = "trailing take profit"
-        elif "tp" in sold:
-            reason = "take profit"
+        sold = {o.role for o in self.exits if o.filled > 0}
+        if OrderRole.STOP_LOSS in sold:
+            outcome, reason = DealOutcome.STOP_LOSS, "stop loss"
+        elif OrderRole.TRAILING in sold:
+            outcome, reason = DealOutcome.TRAILING_TAKE_PROFIT, "trailing take profit"
+        elif OrderRole.TAKE_PROFIT in sold:
+            outcome, reason = DealOutcome.TAKE_PROFIT, "take profit"
         else:
-            reason = "position below the market minimum; nothing left to sell"
-        self.out.act(CloseDeal(deal=self.deal.id, reason=reason))
+            outcome, reason = DealOutcome.NOTHING_TO_SELL, "position below the market minimum; nothing left to sell"
+        self.out.act(CloseDeal(deal=self.deal.id, outcome=outcome, reason=reason))
         self.out.closed.add(self.deal.id)
         self.out.note(f"{self.tag}: closed ({reason})")
 
@@ -161,7 +168,11 @@ class _Position:
         if self._gave_up(stem):
             return
         leg = fresh_leg(self.deal, stem)
-        self.out.act(market_order(self.deal.id, leg, self.market, exit_side(self.deal.direction), self.closable))
+        self.out.act(
+            market_order(
+                self.deal.id, leg, self.market, exit_side(self.deal.direction), self.closable, OrderRole.STOP_LOSS
+            )
+        )
         self.out.note(f"{self.tag}: {reason}: closing {self.closable} at market ({leg})")
 
     def _watch(self, *, above: Decimal | None = None, below: Decimal | None = None) -> None:
@@ -274,7 +285,9 @@ class _Position:
                 continue
             if target.amount <= 0:
                 continue
-            order, problem = limit_order(self.deal.id, target.leg, self.market, side, target.price, target.amount)
+            order, problem = limit_order(
+                self.deal.id, target.leg, self.market, side, target.price, target.amount, OrderRole.TAKE_PROFIT
+            )
             if order is None:
                 self.out.note(f"{self.tag}: {target.leg} not placed: {problem}")
                 continue
@@ -326,7 +339,9 @@ class _Position:
             return True
         self.out.cancel(self.deal.id, [o.leg for o in self.active_sos], "trailing take-profit")
         leg = fresh_leg(self.deal, stem)
-        self.out.act(market_order(self.deal.id, leg, self.market, exit_side(self.deal.direction), amount))
+        self.out.act(
+            market_order(self.deal.id, leg, self.market, exit_side(self.deal.direction), amount, OrderRole.TRAILING)
+        )
         self.out.note(f"{self.tag}: price {price.last} fell back to {stop} from {extreme}; closing {amount} ({leg})")
         return True
 
@@ -350,7 +365,7 @@ class _Position:
             price = safety_order_price(first, config.safety_order_deviation(n), self.deal.direction, self.market)
             amount = order_amount(config.safety_order_size_at(n), price, self.market)
             side = entry_side(self.deal.direction)
-            order, problem = limit_order(self.deal.id, f"so{n}", self.market, side, price, amount)
+            order, problem = limit_order(self.deal.id, f"so{n}", self.market, side, price, amount, OrderRole.SAFETY)
             if order is None:
                 self.out.note(f"{self.tag}: so{n} not placed: {problem}")
                 break

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from bastion.bots.dca.config import DcaConfig
 from bastion.bots.dca.formulas import order_amount
-from bastion.bots.interface import DealView, Direction, OrderView, PlaceOrder
+from bastion.bots.interface import DealView, Direction, OrderRole, OrderView, PlaceOrder
 from bastion.domain import Market, OrderType
 from bastion.domain.market import Side
 from bastion.errors import MarketRuleError
@@ -61,7 +61,7 @@ def too_small(market: Market, amount: Decimal, price: Decimal) -> bool:
 
 
 def limit_order(
-    deal: int | str, leg: str, market: Market, side: Side, price: Decimal, amount: Decimal
+    deal: int | str, leg: str, market: Market, side: Side, price: Decimal, amount: Decimal, role: OrderRole
 ) -> tuple[PlaceOrder | None, str]:
     """A limit order, or None and why the market would refuse it."""
     try:
@@ -69,13 +69,22 @@ def limit_order(
     except MarketRuleError as exc:
         return None, str(exc)
     order = PlaceOrder(
-        deal=deal, leg=leg, symbol=market.symbol, side=side, type=OrderType.LIMIT, amount=amount, price=price
+        deal=deal,
+        leg=leg,
+        role=role,
+        symbol=market.symbol,
+        side=side,
+        type=OrderType.LIMIT,
+        amount=amount,
+        price=price,
     )
     return order, ""
 
 
-def market_order(deal: int | str, leg: str, market: Market, side: Side, amount: Decimal) -> PlaceOrder:
-    return PlaceOrder(deal=deal, leg=leg, symbol=market.symbol, side=side, type=OrderType.MARKET, amount=amount)
+def market_order(deal: int | str, leg: str, market: Market, side: Side, amount: Decimal, role: OrderRole) -> PlaceOrder:
+    return PlaceOrder(
+        deal=deal, leg=leg, role=role, symbol=market.symbol, side=side, type=OrderType.MARKET, amount=amount
+    )
 
 
 def base_order(
@@ -90,7 +99,7 @@ def base_order(
     size = config.base_order_size
     if config.base_order_type == "limit":
         price = market.round_price(last)
-        return limit_order(deal, "base", market, side, price, order_amount(size, price, market))
+        return limit_order(deal, "base", market, side, price, order_amount(size, price, market), OrderRole.ENTRY)
     amount = order_amount(size, last, market)
     try:
         market.check_amount(amount)
@@ -101,6 +110,7 @@ def base_order(
         by_quote = PlaceOrder(
             deal=deal,
             leg="base",
+            role=OrderRole.ENTRY,
             symbol=market.symbol,
             side=side,
             type=OrderType.MARKET,
@@ -108,4 +118,4 @@ def base_order(
             quote_amount=size,
         )
         return by_quote, ""
-    return market_order(deal, "base", market, side, amount), ""
+    return market_order(deal, "base", market, side, amount, OrderRole.ENTRY), ""

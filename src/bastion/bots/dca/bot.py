@@ -28,7 +28,7 @@ from bastion.bots.dca._deal import manage_deal
 from bastion.bots.dca._opening import DISABLED_KEY, open_deals
 from bastion.bots.dca._outcome import Outcome
 from bastion.bots.dca.config import DcaConfig
-from bastion.bots.interface import BotView, Decision
+from bastion.bots.interface import BotView, Decision, DisableBot
 
 __all__ = ["DcaBot"]
 
@@ -57,5 +57,6 @@ class DcaBot:
             manage_deal(self.config, view, deal, out)
         if out.disabled is not None and not view.state.get(DISABLED_KEY, ""):
             out.save(None, {DISABLED_KEY: out.disabled})
+            out.act(DisableBot(reason=out.disabled))
         open_deals(self.config, view, out)
         return out.decision()

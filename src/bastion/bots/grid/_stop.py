@@ -13,7 +13,7 @@ from decimal import Decimal
 from bastion.bots.grid._cycle import advance
 from bastion.bots.grid._state import START
 from bastion.bots.grid._turn import Turn, refusal_of
-from bastion.bots.interface import CloseDeal, Decision, PlaceOrder
+from bastion.bots.interface import CloseDeal, DealOutcome, Decision, OrderRole, PlaceOrder
 from bastion.domain import OrderType
 
 SELL_LEG = "stop.sell"
@@ -65,6 +65,7 @@ def proceed(turn: Turn) -> Decision:
                 PlaceOrder(
                     deal=turn.deal.id,
                     leg=SELL_LEG,
+                    role=OrderRole.EXIT,
                     symbol=turn.config.pair,
                     side="sell",
                     type=OrderType.MARKET,
@@ -89,7 +90,7 @@ def _after_sale(turn: Turn) -> Decision:
 def _close(turn: Turn) -> Decision:
     state = turn.state
     state.phase = "closed"
-    turn.actions.append(CloseDeal(deal=turn.deal.id, reason=state.stop))
+    turn.actions.append(CloseDeal(deal=turn.deal.id, outcome=DealOutcome.GRID_STOPPED, reason=state.stop))
     return turn.decision()
 
 

@@ -14,6 +14,7 @@ from bastion.bots.interface import (
     CloseDeal,
     DealView,
     Decision,
+    OrderRole,
     OrderView,
     PlaceOrder,
     PriceView,
@@ -72,6 +73,7 @@ class Turn:
             PlaceOrder(
                 deal=self.deal.id,
                 leg=leg,
+                role=OrderRole.GRID,
                 symbol=self.config.pair,
                 side=side,
                 type=OrderType.LIMIT,

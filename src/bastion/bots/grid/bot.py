@@ -43,7 +43,7 @@ from bastion.bots.grid._cycle import advance, allocate_start, complete_shift, ma
 from bastion.bots.grid._state import START, GridState
 from bastion.bots.grid._turn import Turn
 from bastion.bots.grid.config import GridConfig
-from bastion.bots.interface import BotView, Decision, OpenDeal, PlaceOrder, PriceView, SaveState, Watch
+from bastion.bots.interface import BotView, Decision, OpenDeal, OrderRole, PlaceOrder, PriceView, SaveState, Watch
 from bastion.domain import Market, OrderType
 
 __all__ = ["GridBot"]
@@ -134,6 +134,7 @@ class GridBot:
                 PlaceOrder(
                     deal=_REF,
                     leg=leg,
+                    role=OrderRole.GRID,
                     symbol=config.pair,
                     side="buy",
                     type=OrderType.LIMIT,
@@ -145,7 +146,13 @@ class GridBot:
             orders.insert(
                 0,
                 PlaceOrder(
-                    deal=_REF, leg="start", symbol=config.pair, side="buy", type=OrderType.MARKET, amount=start_amount
+                    deal=_REF,
+                    leg="start",
+                    role=OrderRole.ENTRY,
+                    symbol=config.pair,
+                    side="buy",
+                    type=OrderType.MARKET,
+                    amount=start_amount,
                 ),
             )
         buys = count - len([s for s in state.slots.values() if s == START])
@@ -164,9 +171,7 @@ class GridBot:
 
     def _watch(self, turn: Turn) -> tuple[Watch, ...]:
         state = turn.state
-        return self._watch_levels(
-            turn.market, turn.ladder.price(state.lo), turn.ladder.price(state.lo + state.count)
-        )
+        return self._watch_levels(turn.market, turn.ladder.price(state.lo), turn.ladder.price(state.lo + state.count))
 
     def _watch_levels(self, market: Market, bottom: Decimal, top: Decimal) -> tuple[Watch, ...]:
         config = self._config

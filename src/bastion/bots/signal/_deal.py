@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from bastion.bots.interface import BotView, CloseDeal, DealView, OrderView
+from bastion.bots.interface import BotView, CloseDeal, DealOutcome, DealView, OrderRole, OrderView
 from bastion.bots.signal._orders import (
     ENTRY,
     EXIT,
@@ -42,6 +42,8 @@ CURRENCY_KEY = "currency"
 MAX_CLOSE_ATTEMPTS = 3
 
 _REASONS = {EXIT: "exit signal", STOP_LOSS: "stop loss", TAKE_PROFIT: "take profit"}
+_OUTCOMES = {EXIT: DealOutcome.EXIT_SIGNAL, STOP_LOSS: DealOutcome.STOP_LOSS, TAKE_PROFIT: DealOutcome.TAKE_PROFIT}
+_ROLES = {EXIT: OrderRole.EXIT, STOP_LOSS: OrderRole.STOP_LOSS, TAKE_PROFIT: OrderRole.TAKE_PROFIT}
 _HUNDRED = Decimal(100)
 
 
@@ -69,7 +71,11 @@ def manage_deal(config: SignalConfig, view: BotView, deal: DealView, exit_signal
         else:
             out.note(f"{tag}: waiting for the entry ({entry.filled} of {entry.amount} filled)")
     elif entry.filled == 0:
-        out.act(CloseDeal(deal=deal.id, reason=f"entry order {entry.status} without a fill"))
+        out.act(
+            CloseDeal(
+                deal=deal.id, outcome=DealOutcome.ENTRY_UNFILLED, reason=f"entry order {entry.status} without a fill"
+            )
+        )
         out.note(f"{tag}: closed (entry order {entry.status} without a fill)")
     else:
         _Position(config, view, deal, market, entry, closing, out).run()
@@ -79,7 +85,13 @@ def _place_missing_entry(view: BotView, deal: DealView, market: Market, closing:
     # The engine has no entry for this deal: ask again; the same leg gives the same client order id.
     tag = f"deal {deal.id} {deal.pair}"
     if closing:
-        out.act(CloseDeal(deal=deal.id, reason=f"{_REASONS.get(closing, closing)} before the entry was placed"))
+        out.act(
+            CloseDeal(
+                deal=deal.id,
+                outcome=DealOutcome.ENTRY_UNFILLED,
+                reason=f"{_REASONS.get(closing, closing)} before the entry was placed",
+            )
+        )
         out.note(f"{tag}: closed before its entry was placed")
         return
     size = deal.state.get(SIZE_KEY, "")
@@ -91,7 +103,7 @@ def _place_missing_entry(view: BotView, deal: DealView, market: Market, closing:
         return
     order, problem = entry_order(deal.id, market, deal.direction, Decimal(size), currency, price.last)
     if order is None:
-        out.act(CloseDeal(deal=deal.id, reason=f"entry not placed: {problem}"))
+        out.act(CloseDeal(deal=deal.id, outcome=DealOutcome.ENTRY_UNFILLED, reason=f"entry not placed: {problem}"))
         out.note(f"{tag}: closed, the entry would be refused: {problem}")
         return
     out.act(order)
@@ -142,13 +154,12 @@ class _Position:
     def _finish(self) -> None:
         self.out.cancel(self.deal.id, [o.leg for o in self.active_exits], "deal closed")
         filled = [stem for stem in (self.closing, STOP_LOSS, EXIT, TAKE_PROFIT) if stem and self._sold_by(stem)]
-        if filled:
-            reason = _REASONS.get(filled[0], filled[0])
-        elif self.closing:
-            reason = _REASONS.get(self.closing, self.closing)
+        stem = filled[0] if filled else self.closing
+        if stem:
+            outcome, reason = _OUTCOMES[stem], _REASONS.get(stem, stem)
         else:
-            reason = "position below the market minimum; nothing left to sell"
-        self.out.act(CloseDeal(deal=self.deal.id, reason=reason))
+            outcome, reason = DealOutcome.NOTHING_TO_SELL, "position below the market minimum; nothing left to sell"
+        self.out.act(CloseDeal(deal=self.deal.id, outcome=outcome, reason=reason))
         self.out.note(f"{self.tag}: closed ({reason})")
 
     def _sold_by(self, stem: str) -> bool:
@@ -195,7 +206,7 @@ class _Position:
             return
         leg = fresh_leg([o.leg for o in self.deal.orders], stem)
         side = exit_side(self.deal.direction)
-        self.out.act(market_order(self.deal.id, leg, self.market, side, self.closable))
+        self.out.act(market_order(self.deal.id, leg, self.market, side, self.closable, _ROLES[stem]))
         self.out.note(f"{self.tag}: {reason}: {side} {self.closable} {self.market.base} at market ({leg})")
 
     def _take_profit(self) -> None:
@@ -215,7 +226,9 @@ class _Position:
         else:
             level = self.market.round_price(self.average * (1 - pct / _HUNDRED), "down")
         side = exit_side(self.deal.direction)
-        order, problem = limit_order(self.deal.id, TAKE_PROFIT, self.market, side, level, self.closable)
+        order, problem = limit_order(
+            self.deal.id, TAKE_PROFIT, self.market, side, level, self.closable, OrderRole.TAKE_PROFIT
+        )
         if order is None:
             self.out.note(f"{self.tag}: take-profit not placed: {problem}")
             return

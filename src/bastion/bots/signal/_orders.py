@@ -5,7 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from bastion.bots.interface import Action, CancelOrder, Decision, Direction, OrderView, PlaceOrder, SaveState, Watch
+from bastion.bots.interface import (
+    Action,
+    CancelOrder,
+    Decision,
+    Direction,
+    OrderRole,
+    OrderView,
+    PlaceOrder,
+    SaveState,
+    Watch,
+)
 from bastion.domain import Market, OrderType
 from bastion.domain.market import Side
 from bastion.errors import MarketRuleError, ValidationError
@@ -73,8 +83,8 @@ def entry_order(
             market.check_notional(last, size / last)
             market.check_amount(market.floor_amount(size / last))
             order = PlaceOrder(
-                deal=deal, leg=ENTRY, symbol=market.symbol, side=side, type=OrderType.MARKET, amount=None,
-                quote_amount=size,
+                deal=deal, leg=ENTRY, role=OrderRole.ENTRY, symbol=market.symbol, side=side, type=OrderType.MARKET,
+                amount=None, quote_amount=size,
             )  # fmt: skip
             return order, ""
         amount = market.floor_amount(size / last if currency == "quote" else size)
@@ -82,11 +92,20 @@ def entry_order(
         market.check_notional(last, amount)
     except ValidationError as exc:  # MarketRuleError is one
         return None, str(exc)
-    return PlaceOrder(deal=deal, leg=ENTRY, symbol=market.symbol, side=side, type=OrderType.MARKET, amount=amount), ""
+    entry = PlaceOrder(
+        deal=deal,
+        leg=ENTRY,
+        role=OrderRole.ENTRY,
+        symbol=market.symbol,
+        side=side,
+        type=OrderType.MARKET,
+        amount=amount,
+    )
+    return entry, ""
 
 
 def limit_order(
-    deal: int, leg: str, market: Market, side: Side, price: Decimal, amount: Decimal
+    deal: int, leg: str, market: Market, side: Side, price: Decimal, amount: Decimal, role: OrderRole
 ) -> tuple[PlaceOrder | None, str]:
     """A limit order, or None and why the market would refuse it."""
     try:
@@ -94,13 +113,15 @@ def limit_order(
     except MarketRuleError as exc:
         return None, str(exc)
     order = PlaceOrder(
-        deal=deal, leg=leg, symbol=market.symbol, side=side, type=OrderType.LIMIT, amount=amount, price=price
+        deal=deal, leg=leg, role=role, symbol=market.symbol, side=side, type=OrderType.LIMIT, amount=amount, price=price
     )
     return order, ""
 
 
-def market_order(deal: int, leg: str, market: Market, side: Side, amount: Decimal) -> PlaceOrder:
-    return PlaceOrder(deal=deal, leg=leg, symbol=market.symbol, side=side, type=OrderType.MARKET, amount=amount)
+def market_order(deal: int, leg: str, market: Market, side: Side, amount: Decimal, role: OrderRole) -> PlaceOrder:
+    return PlaceOrder(
+        deal=deal, leg=leg, role=role, symbol=market.symbol, side=side, type=OrderType.MARKET, amount=amount
+    )
 
 
 @dataclass(slots=True)

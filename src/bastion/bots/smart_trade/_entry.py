@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from bastion.bots.interface import Watch
+from bastion.bots.interface import OrderRole, Watch
 from bastion.bots.smart_trade._state import plain
 from bastion.bots.smart_trade._turn import Turn
 from bastion.domain import OrderStatus, OrderType
@@ -129,7 +129,9 @@ def _place_entry(turn: Turn, limit: Decimal | None) -> None:
         amount = turn.floor(turn.divide(config.amount_quote, limit))
     else:
         quote = config.amount_quote
-    turn.place(ENTRY_LEG, turn.way.entry_side, kind, amount=amount, price=limit, quote_amount=quote)
+    turn.place(
+        ENTRY_LEG, turn.way.entry_side, kind, role=OrderRole.ENTRY, amount=amount, price=limit, quote_amount=quote
+    )
     turn.state.phase = "entry"
     size = f"{amount} {turn.market.base}" if amount is not None else f"{quote} {turn.market.quote}"
     at = "" if limit is None else f" at {limit}"

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from bastion.bots.interface import Watch
+from bastion.bots.interface import DealOutcome, OrderRole, Watch
 from bastion.bots.smart_trade._entry import ENTRY_LEG
 from bastion.bots.smart_trade._state import TradeState, plain
 from bastion.bots.smart_trade._turn import Turn
@@ -137,7 +137,9 @@ def _work_targets(turn: Turn) -> None:
         refusal = turn.refusal(price, amount)
         if refusal is None:
             state.tp = _target_leg(index)
-            turn.place(state.tp, turn.way.exit_side, OrderType.LIMIT, amount=amount, price=price)
+            turn.place(
+                state.tp, turn.way.exit_side, OrderType.LIMIT, role=OrderRole.TAKE_PROFIT, amount=amount, price=price
+            )
             turn.notes.append(f"target {state.tp}: {turn.way.exit_side} {amount} at {price}")
             return
         turn.notes.append(f"target {_target_leg(index)} skipped: {refusal}")
@@ -177,7 +179,7 @@ def _trail_last_target(turn: Turn, index: int, target: Decimal, rest: Decimal) -
         exit_at_market(turn, "take_profit")
         return
     state.tp = _target_leg(index)
-    turn.place(state.tp, way.exit_side, OrderType.MARKET, amount=rest)
+    turn.place(state.tp, way.exit_side, OrderType.MARKET, role=OrderRole.TRAILING, amount=rest)
     turn.notes.append(f"trailing target hit: {way.exit_side} {rest} at market after a peak of {peak}")
 
 
@@ -253,6 +255,10 @@ def _watch_towards_loss(turn: Turn, level: Decimal) -> Watch:
 # --------------------------------------------------------------------------- leaving
 
 
+#: The reasons this module leaves with, as deal outcomes.
+_OUTCOMES = {"stop_loss": DealOutcome.STOP_LOSS, "take_profit": DealOutcome.TAKE_PROFIT}
+
+
 def exit_at_market(turn: Turn, reason: str) -> None:
     """Leave: cancel what works, then sell (a short: buy back) the rest at market, then close."""
     state = turn.state
@@ -269,14 +275,15 @@ def exit_at_market(turn: Turn, reason: str) -> None:
         if not exit_order.active:
             if exit_order.status != OrderStatus.FILLED:
                 turn.notes.append(f"exit ended {exit_order.status.value} after {exit_order.filled}")
-            turn.close(state.reason)
+            turn.close(_OUTCOMES[state.reason], state.reason)
         return
     rest = remaining(turn)
     refusal = turn.refusal(turn.price.last, rest)
     if refusal is not None:
         if rest > 0:
             turn.notes.append(f"{rest} {turn.market.base} left unsold: {refusal}")
-        turn.close(state.reason)
+        turn.close(_OUTCOMES[state.reason], state.reason)
         return
-    turn.place(EXIT_LEG, turn.way.exit_side, OrderType.MARKET, amount=rest)
+    role = OrderRole.STOP_LOSS if _OUTCOMES[state.reason] is DealOutcome.STOP_LOSS else OrderRole.EXIT
+    turn.place(EXIT_LEG, turn.way.exit_side, OrderType.MARKET, role=role, amount=rest)
     turn.notes.append(f"{state.reason}: {turn.way.exit_side} {rest} {turn.market.base} at market")

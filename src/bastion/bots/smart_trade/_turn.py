@@ -10,9 +10,11 @@ from bastion.bots.interface import (
     Action,
     CancelOrder,
     CloseDeal,
+    DealOutcome,
     DealView,
     Decision,
     OpenDeal,
+    OrderRole,
     OrderView,
     PlaceOrder,
     PriceView,
@@ -88,6 +90,7 @@ class Turn:
         side: Side,
         kind: OrderType,
         *,
+        role: OrderRole,
         amount: Decimal | None,
         price: Decimal | None = None,
         quote_amount: Decimal | None = None,
@@ -97,6 +100,7 @@ class Turn:
             PlaceOrder(
                 deal=self.deal_id,
                 leg=leg,
+                role=role,
                 symbol=self.config.pair,
                 side=side,
                 type=kind,
@@ -111,11 +115,11 @@ class Turn:
         assert self.deal is not None
         self.actions.append(CancelOrder(deal=self.deal.id, leg=leg, reason=reason))
 
-    def close(self, reason: str) -> None:
+    def close(self, outcome: DealOutcome, reason: str) -> None:
         """Close the deal."""
         assert self.deal is not None
         self.state.phase = "closed"
-        self.actions.append(CloseDeal(deal=self.deal.id, reason=reason))
+        self.actions.append(CloseDeal(deal=self.deal.id, outcome=outcome, reason=reason))
 
     def decision(self) -> Decision:
         """Return the decision: OpenDeal first, SaveState before any CloseDeal, then the rest."""

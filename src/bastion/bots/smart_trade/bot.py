@@ -12,7 +12,7 @@ targets left). See :mod:`bastion.bots.smart_trade._entry` and :mod:`bastion.bots
 
 from __future__ import annotations
 
-from bastion.bots.interface import BotView, Decision
+from bastion.bots.interface import BotView, DealOutcome, Decision
 from bastion.bots.smart_trade._entry import entry_outcome, start, trail, wait_for_trigger
 from bastion.bots.smart_trade._exits import exit_at_market, manage, open_position
 from bastion.bots.smart_trade._state import TradeState
@@ -81,7 +81,10 @@ class SmartTradeBot:
                 open_position(turn)
             elif outcome == "failed":
                 entry = deal.order("entry")
-                turn.close(f"entry_{entry.status.value}" if entry is not None else "entry_missing")
+                turn.close(
+                    DealOutcome.ENTRY_UNFILLED,
+                    f"entry_{entry.status.value}" if entry is not None else "entry_missing",
+                )
         elif state.phase == "open":
             manage(turn)
         elif state.phase == "exit":

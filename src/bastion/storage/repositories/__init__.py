@@ -11,6 +11,7 @@ from bastion.storage.repositories._base import Clock, utc_now
 from bastion.storage.repositories.accounts import AccountRepository
 from bastion.storage.repositories.bots import BotRepository
 from bastion.storage.repositories.candles import CandleRepository
+from bastion.storage.repositories.commands import CommandRecord, CommandRepository, CommandStatus
 from bastion.storage.repositories.custody import ApiKeyRecord, ApiKeyRepository, PolicyRecord, PolicyRepository
 from bastion.storage.repositories.deals import DealRepository
 from bastion.storage.repositories.events import EventRepository
@@ -25,6 +26,9 @@ __all__ = [
     "BotRepository",
     "CandleRepository",
     "Clock",
+    "CommandRecord",
+    "CommandRepository",
+    "CommandStatus",
     "DealRepository",
     "EventRepository",
     "MarketRepository",

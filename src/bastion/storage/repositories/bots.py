@@ -26,6 +26,8 @@ def _record(row: BotRow) -> BotRecord:
         config_toml=row.config_toml,
         enabled=row.enabled,
         created_at=row.created_at,
+        status=row.status,
+        status_reason=row.status_reason,
     )
 
 
@@ -64,6 +66,7 @@ class BotRepository(Repository):
             config_toml=config_toml,
             enabled=enabled,
             created_at=self.clock(),
+            status="stopped",
         )
         self.session.add(row)
         self.session.flush()
@@ -94,6 +97,31 @@ class BotRepository(Repository):
         row.enabled = enabled
         self.session.flush()
         return _record(row)
+
+    def set_status(self, bot_id: int, status: str, reason: str | None, *, enabled: bool) -> BotRecord:
+        """Record the engine's status of the bot (and why), and its on/off switch."""
+        row = self.session.get(BotRow, bot_id)
+        if row is None:
+            raise ValidationError(f"no bot with id {bot_id}")
+        row.status, row.status_reason, row.enabled = status, reason or None, enabled
+        self.session.flush()
+        return _record(row)
+
+    def set_config_by_id(self, bot_id: int, config_toml: str) -> None:
+        """Replace the configuration text of the bot with this id."""
+        row = self.session.get(BotRow, bot_id)
+        if row is None:
+            raise ValidationError(f"no bot with id {bot_id}")
+        row.config_toml = config_toml
+        self.session.flush()
+
+    def save_state_by_id(self, bot_id: int, values: Mapping[str, str]) -> None:
+        """Merge ``values`` into the saved state of the bot with this id."""
+        row = self.session.get(BotRow, bot_id)
+        if row is None:
+            raise ValidationError(f"no bot with id {bot_id}")
+        row.state = {**(row.state or {}), **{str(k): str(v) for k, v in values.items()}}
+        self.session.flush()
 
     def set_config(self, name: str, config_toml: str) -> BotRecord:
         """Replace the bot's configuration text and return the bot."""

@@ -60,6 +60,34 @@ class DealRepository(Repository):
         self.session.flush()
         return _record(row)
 
+    def put(self, deal: DealRecord) -> DealRecord:
+        """Insert the deal under its given id, or update it (the engine core numbers deals).
+
+        Raises
+        ------
+        ValidationError
+            ``id`` is None, or the deal is inconsistent (see :meth:`save`).
+        """
+        if deal.id is None:
+            raise ValidationError(f"deal on {deal.pair}: put needs an id; use save to insert with a new id")
+        if self.session.get(DealRow, deal.id) is not None:
+            return self.save(deal)
+        if self.session.get(BotRow, deal.bot_id) is None:
+            raise ValidationError(f"deal on {deal.pair}: no bot with id {deal.bot_id}")
+        if deal.status is not DealStatus.OPEN and deal.closed_at is None:
+            raise ValidationError(f"deal {deal.id} is {deal.status.value} but has no closed_at; expected both")
+        row = DealRow(id=deal.id)
+        for name in _COLUMNS:
+            value = getattr(deal, name)
+            setattr(row, name, value.value if isinstance(value, DealStatus) else value)
+        self.session.add(row)
+        self.session.flush()
+        return _record(row)
+
+    def max_id(self) -> int:
+        """Return the highest deal id (0 when there is none)."""
+        return int(self.session.scalar(select(func.max(DealRow.id))) or 0)
+
     def get(self, deal_id: int) -> DealRecord | None:
         """Return the deal with this id, or None."""
         row = self.session.get(DealRow, deal_id)

@@ -90,6 +90,7 @@ class OrderRepository(Repository):
         bot_id: int | None = None,
         deal_id: int | None = None,
         leg: str | None = None,
+        role: str | None = None,
     ) -> None:
         """Store the order, or store what happened to it since it was last saved.
 
@@ -104,8 +105,8 @@ class OrderRepository(Repository):
             The account it trades on (fixed once stored).
         bot_id, deal_id
             The bot and deal that placed it, if any (fixed once stored).
-        leg
-            The bot's name for the order within its deal (stored on insert).
+        leg, role
+            The bot's name for the order within its deal and what it does for it (stored on insert).
 
         Raises
         ------
@@ -149,6 +150,7 @@ class OrderRepository(Repository):
                 amount=order.amount,
                 created_at=now,
                 leg=leg,
+                role=role,
             )
             self.session.add(row)
         row.status = order.status.value
@@ -169,10 +171,14 @@ class OrderRepository(Repository):
         row = self._row(client_order_id)
         return None if row is None else self._rebuild([row])[0]
 
-    def get_by_exchange_id(self, account_id: int, exchange_order_id: str) -> Order | None:
-        """Return the account's order with this exchange order id, or None."""
+    def get_by_exchange_id(self, account_id: int, symbol: str, exchange_order_id: str) -> Order | None:
+        """Return the account's order with this identity (exchanges number orders per symbol), or None."""
         row = self.session.scalar(
-            select(OrderRow).where(OrderRow.account_id == account_id, OrderRow.exchange_order_id == exchange_order_id)
+            select(OrderRow).where(
+                OrderRow.account_id == account_id,
+                OrderRow.symbol == symbol,
+                OrderRow.exchange_order_id == exchange_order_id,
+            )
         )
         return None if row is None else self._rebuild([row])[0]
 
@@ -220,6 +226,12 @@ class OrderRepository(Repository):
             query = query.where(OrderRow.bot_id == bot_id)
         rows = list(self.session.scalars(query.order_by(OrderRow.id)))
         return [(order, row.bot_id, row.deal_id, row.leg) for order, row in zip(self._rebuild(rows), rows, strict=True)]
+
+    def tagged(self, deal_id: int) -> list[tuple[Order, str | None, str | None]]:
+        """Return the deal's orders with their leg and role, oldest first."""
+        query = select(OrderRow).where(OrderRow.deal_id == deal_id).order_by(OrderRow.id)
+        rows = list(self.session.scalars(query))
+        return [(order, row.leg, row.role) for order, row in zip(self._rebuild(rows), rows, strict=True)]
 
     def for_deal(self, deal_id: int) -> list[Order]:
         """Return the deal's orders, oldest first."""

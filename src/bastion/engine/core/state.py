@@ -1,0 +1,130 @@
+"""The core's mutable state: bots, deals and orders, changed only by :meth:`EngineCore.apply`."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from bastion.bots.interface import Bot, DealOutcome, Decision, Direction, OrderRole
+from bastion.domain import Market, Order, OrderStatus
+from bastion.engine.core.accounting import DealFigures, deal_figures
+from bastion.engine.core.model import BotStatus, DealSnapshot, DealStatus, OrderTag
+
+__all__ = ["BotSlot", "Control", "DealState", "OrderEntry"]
+
+_ACTIVE = (OrderStatus.INITIALIZED, OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_FILLED)
+
+
+class Control(enum.StrEnum):
+    """A deal taken over by a manual command: the bot no longer sees it."""
+
+    CLOSE = "close"
+    CANCEL = "cancel"
+
+
+@dataclass(slots=True)
+class OrderEntry:
+    """An order with where it belongs."""
+
+    order: Order
+    tag: OrderTag
+
+    @property
+    def active(self) -> bool:
+        """Whether it can still fill (or has not been answered yet)."""
+        return self.order.status in _ACTIVE
+
+
+@dataclass(slots=True)
+class DealState:
+    """One deal: identity, status, its orders (client ids, placing order) and manual control."""
+
+    id: int
+    bot_id: int
+    pair: str
+    direction: Direction
+    opened_ms: int
+    status: DealStatus = DealStatus.OPEN
+    outcome: DealOutcome | None = None
+    state: dict[str, str] = field(default_factory=dict)
+    orders: list[str] = field(default_factory=list)
+    control: Control | None = None
+    limit_price: Decimal | None = None
+    command_id: int | None = None
+    attempts: int = 0
+    closed_ms: int | None = None
+    close_price: Decimal | None = None
+    profit_quote: Decimal | None = None
+    take_profit_price: Decimal | None = None
+
+    @property
+    def open(self) -> bool:
+        """Whether the deal is still open."""
+        return self.status is DealStatus.OPEN
+
+    def figures(self, orders: dict[str, OrderEntry]) -> DealFigures:
+        """Add up the fills of the deal's orders."""
+        base, quote = self.pair.split("/")
+        return deal_figures(
+            (orders[cid].order for cid in self.orders), direction=self.direction, base=base, quote=quote
+        )
+
+    def snapshot(self, orders: dict[str, OrderEntry]) -> DealSnapshot:
+        """The deal as storage keeps it, figures from the fills."""
+        mine = [orders[cid] for cid in self.orders]
+        figures = self.figures(orders)
+        entry = next((e.order for e in mine if e.tag.role is OrderRole.ENTRY), None)
+        safety = sum(1 for e in mine if e.tag.role is OrderRole.SAFETY and e.order.status is OrderStatus.FILLED)
+        resting = [e.order.price for e in mine if e.tag.role is OrderRole.TAKE_PROFIT and e.active]
+        resting_tp = resting[-1] if resting else None  # the newest: an older one is being replaced
+        if resting_tp is not None:
+            self.take_profit_price = resting_tp
+        return DealSnapshot(
+            id=self.id,
+            bot_id=self.bot_id,
+            pair=self.pair,
+            direction=self.direction,
+            status=self.status,
+            outcome=self.outcome,
+            opened_ms=self.opened_ms,
+            closed_ms=self.closed_ms,
+            base_order_price=None if entry is None else entry.average_price,
+            safety_orders_filled=safety,
+            avg_price=figures.average_entry,
+            take_profit_price=self.take_profit_price,
+            close_price=self.close_price,
+            amount=figures.base_held,
+            cost_quote=figures.quote_spent,
+            profit_quote=self.profit_quote,
+        )
+
+
+@dataclass(slots=True)
+class BotSlot:
+    """A bot the core runs, with what it needs to decide when and what to show it."""
+
+    id: int
+    name: str
+    kind: str
+    account: str
+    exchange: str
+    bot: Bot
+    config: Any
+    config_toml: str
+    markets: dict[str, Market]
+    pairs: tuple[str, ...]
+    takes_signals: bool
+    status: BotStatus
+    reason: str = ""
+    state: dict[str, str] = field(default_factory=dict)
+    closed_deals: int = 0
+    last_closed_ms: int | None = None
+    last: Decision | None = None
+    dirty: bool = True
+    signals_pending: bool = False
+    marks: dict[str, tuple[Decimal, Decimal]] = field(default_factory=dict)
+    failures: int = 0
+    retry_at_ms: int | None = None
+    rejections: list[int] = field(default_factory=list)
