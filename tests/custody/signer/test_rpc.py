@@ -84,6 +84,7 @@ ORDER = OrderSnapshot(
     trades=(TRADE,),
 )
 FOREIGN = ForeignOrder(
+    account="main",
     exchange_order_id="99",
     client_order_id=None,
     symbol="BTC/USDT",

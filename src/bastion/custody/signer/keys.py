@@ -257,7 +257,7 @@ class KeyOps(SignerParts):
         """Reconcile the exchange's trades, orders and balances with what the signer sent; HALT on a finding.
 
         See :mod:`bastion.custody.signer.leak`. Findings stay reported while the account is
-        HALTED; re-opening it acknowledges them.
+        HALTED, until ``bastion keys ack-findings`` acknowledges them.
         """
         if account.policy.state is not PolicyState.HALTED:
             account.unexplained.clear()
@@ -297,8 +297,7 @@ class KeyOps(SignerParts):
             self._halt(
                 account,
                 f"account {account.name} HALTED: " + "; ".join(what) + ": the API key is being used elsewhere "
-                "or funds moved outside Bastion. Revoke the key now if you did not do this; to resume, set the "
-                "account active with `bastion policy set --account " + account.name + " --state active`.",
+                "or funds moved outside Bastion. Revoke the key now if you did not do this.",
             )
         if report.changed and report.checkpoint is not None:
             account.sent.checkpoint = report.checkpoint

@@ -216,11 +216,16 @@ class PolicyOps(SignerParts):
                 raise self._refuse_loosening(
                     account, peer, loosened, "loosening without the vault passphrase (the policy changed meanwhile)"
                 )
-            if account.policy.state is PolicyState.HALTED and new.state is not PolicyState.HALTED and account.foreign:
+            if (
+                account.policy.state is PolicyState.HALTED
+                and new.state is not PolicyState.HALTED
+                and (account.foreign or account.unexplained)
+            ):
                 raise Refusal(
                     "unacknowledged_findings",
                     f"account {account.name} was halted by the leak detector ({len(account.foreign)} order(s) not "
-                    "sent by Bastion); revoke the key if they are not yours, then acknowledge them with "
+                    f"sent by Bastion, {len(account.unexplained)} unexplained balance change(s)); revoke the key "
+                    "if they are not yours, then acknowledge them with "
                     f"`bastion keys ack-findings --account {account.name}` before resuming",
                 )
             account.policy.set_config(new)
@@ -257,6 +262,7 @@ class PolicyOps(SignerParts):
         async with account.lock:
             ids = sorted(account.foreign)
             findings = [account.foreign[i].to_json() for i in ids]
+            balances = [b.to_json() for b in account.unexplained.values()]
             if ids:
                 account.sent.acknowledge(ids)
             self._append(
@@ -265,15 +271,18 @@ class PolicyOps(SignerParts):
                     "account": account.name,
                     "exchange_order_ids": ids,
                     "findings": findings,
+                    "balance_findings": balances,
                     "user_confirmed": True,
                     "peer": dict(peer),
                 },
                 account,
             )
             account.foreign.clear()
+            account.unexplained.clear()
         return {
             "account": account.name,
             "acknowledged": findings,
+            "acknowledged_balance_changes": balances,
             "state": account.policy.state.value,
             "resume": None
             if account.policy.state is PolicyState.ACTIVE

@@ -62,7 +62,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, ClassVar, Generic, Literal, Self, TypeVar, Union, cast, get_args, get_origin, get_type_hints
 
 from bastion.custody.policy import OrderRequest, PolicyConfig
-from bastion.custody.signer.leak import ForeignOrder
+from bastion.custody.signer.leak import BalanceFinding, ForeignOrder
 from bastion.domain import OrderType, Side
 from bastion.errors import (
     AuthenticationFailed,
@@ -103,8 +103,10 @@ from bastion.exchanges.port import Balance, OrderSnapshot, Trade
 
 __all__ = [
     "OPS",
+    "AckFindingsRequest",
     "BalancesRequest",
     "CancelOrderRequest",
+    "FindingsAcknowledged",
     "GetOrderRequest",
     "KeyAdded",
     "KeyCheck",
@@ -383,6 +385,7 @@ class KeyStatus:
     last_permission_check_ms: int | None
     last_leak_check_ms: int | None
     foreign_orders: tuple[ForeignOrder, ...] = ()
+    balance_findings: tuple[BalanceFinding, ...] = ()
     orders_sent: int = 0
 
 
@@ -411,6 +414,7 @@ class KeyCheck:
     paused: bool = False
     error: str | None = None
     foreign_orders: tuple[ForeignOrder, ...] = ()
+    balance_findings: tuple[BalanceFinding, ...] = ()
     revoke: tuple[str, ...] = ()
 
 
@@ -648,6 +652,7 @@ class KeysRemoveRequest(Request[KeyRemoved]):
     answer: ClassVar[Any] = KeyRemoved
 
     account: str
+    passphrase: str | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -670,6 +675,29 @@ class PolicySetRequest(Request[PolicyView]):
     account: str
     changes: dict[str, Any]
     reason: str | None = None
+    expected_revision: int | None = None
+    passphrase: str | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FindingsAcknowledged:
+    """What acknowledging an account's leak findings recorded."""
+
+    account: str
+    acknowledged: tuple[ForeignOrder, ...] = ()
+    acknowledged_balance_changes: tuple[BalanceFinding, ...] = ()
+    state: str
+    resume: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AckFindingsRequest(Request[FindingsAcknowledged]):
+    """Acknowledge the leak detector's findings on an account (needs the vault passphrase)."""
+
+    op: ClassVar[str] = "ack_findings"
+    answer: ClassVar[Any] = FindingsAcknowledged
+
+    account: str
     passphrase: str | None = field(default=None, repr=False)
 
 
@@ -696,6 +724,7 @@ OPS: dict[str, type[Request[Any]]] = {
         KeysAddRequest,
         KeysCheckRequest,
         KeysRemoveRequest,
+        AckFindingsRequest,
         PolicyShowRequest,
         PolicySetRequest,
         PanicRequest,
