@@ -54,56 +54,34 @@ reached the exchange (retry it with the same client order id).
 from __future__ import annotations
 
 import dataclasses
-import enum
-import types
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Any, ClassVar, Generic, Literal, Self, TypeVar, Union, cast, get_args, get_origin, get_type_hints
+from typing import Any, ClassVar, Generic, Self, TypeVar, cast
 
 from bastion.custody.policy import OrderRequest, PolicyConfig
+from bastion.custody.signer._refusals import error_from_wire, error_to_wire, outcome_unknown
+from bastion.custody.signer._wire import (
+    AnswerError,
+    balances_from_wire,
+    balances_to_wire,
+    decode,
+    order_from_wire,
+    order_to_wire,
+    record,
+    to_wire,
+    trade_from_wire,
+    trade_to_wire,
+)
 from bastion.custody.signer.leak import BalanceFinding, ForeignOrder
 from bastion.domain import OrderType, Side
-from bastion.errors import (
-    AuthenticationFailed,
-    BadSymbol,
-    BastionError,
-    ConfigError,
-    CustodyError,
-    DuplicateFillError,
-    DuplicateOrder,
-    ExchangeDown,
-    ExchangeError,
-    ExchangeUnavailable,
-    FilterViolation,
-    ForbiddenEndpoint,
-    InsufficientFunds,
-    KeyRefused,
-    MarketRuleError,
-    NetworkTimeout,
-    OrderNotFound,
-    OrderRejected,
-    OrderStateError,
-    PermissionRefused,
-    PolicyDenied,
-    RateLimited,
-    SignerBadRequest,
-    SignerInternalError,
-    SignerNotFound,
-    SignerRefused,
-    SignerUnauthorized,
-    SignerUnavailable,
-    StorageError,
-    TimestampRejected,
-    UnknownOperation,
-    UnknownRefusal,
-    ValidationError,
-)
+from bastion.errors import SignerBadRequest
 from bastion.exchanges.port import Balance, OrderSnapshot, Trade
 
 __all__ = [
     "OPS",
     "AckFindingsRequest",
+    "AnswerError",
     "BalancesRequest",
     "CancelOrderRequest",
     "FindingsAcknowledged",
@@ -144,221 +122,8 @@ __all__ = [
 
 A = TypeVar("A")
 
-# ---------------------------------------------------------------------------------------- codec
 
-
-class AnswerError(ValidationError):
-    """An answer from the signer that is not the shape this client expects (a version mismatch)."""
-
-
-def _bad(where: str, value: Any, expected: str, *, answer: bool) -> BastionError:
-    shown = repr(value)
-    if len(shown) > 80:
-        shown = shown[:77] + "..."
-    if answer:
-        return AnswerError(f"the signer's answer has {where} = {shown}; expected {expected}")
-    return SignerBadRequest(f"parameter {where} must be {expected}, got {shown}")
-
-
-def to_wire(value: Any) -> Any:
-    """Return ``value`` as JSON-ready data: Decimals as plain strings, enums as values, records as objects."""
-    if isinstance(value, Decimal):
-        return format(value, "f")
-    if isinstance(value, enum.Enum):
-        return value.value
-    if isinstance(value, PolicyConfig):
-        return value.to_dict()
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: to_wire(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, Mapping):
-        return {str(k): to_wire(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [to_wire(v) for v in value]
-    if isinstance(value, float):
-        raise TypeError("a float cannot travel in a signer frame; use Decimal")
-    return value
-
-
-_HINTS: dict[type, dict[str, Any]] = {}
-
-
-def _hints(cls: type) -> dict[str, Any]:
-    hints = _HINTS.get(cls)
-    if hints is None:
-        hints = _HINTS[cls] = get_type_hints(cls)
-    return hints
-
-
-def _decode(hint: Any, value: Any, where: str, *, answer: bool) -> Any:
-    origin = get_origin(hint)
-    if hint is Any:
-        return value
-    if origin in (Union, types.UnionType):
-        args = get_args(hint)
-        if value is None and type(None) in args:
-            return None
-        (inner,) = [a for a in args if a is not type(None)]
-        return _decode(inner, value, where, answer=answer)
-    if origin is Literal:
-        if value not in get_args(hint):
-            raise _bad(where, value, " or ".join(repr(a) for a in get_args(hint)), answer=answer)
-        return value
-    if origin is tuple:
-        if not isinstance(value, list | tuple):
-            raise _bad(where, value, "a list", answer=answer)
-        item = get_args(hint)[0]
-        return tuple(_decode(item, v, f"{where}[{i}]", answer=answer) for i, v in enumerate(value))
-    if origin in (dict, Mapping) or hint in (dict, Mapping):
-        if not isinstance(value, Mapping) or not all(isinstance(k, str) for k in value):
-            raise _bad(where, value, "an object with string keys", answer=answer)
-        args = get_args(hint)
-        inner = args[1] if args else Any
-        return {k: _decode(inner, v, f"{where}.{k}", answer=answer) for k, v in value.items()}
-    if hint is Decimal:
-        return _decimal(value, where, answer=answer)
-    if hint is bool:
-        if not isinstance(value, bool):
-            raise _bad(where, value, "true or false", answer=answer)
-        return value
-    if hint is int:
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise _bad(where, value, "a non-negative integer", answer=answer)
-        return value
-    if hint is str:
-        if not isinstance(value, str) or (not answer and not value):
-            raise _bad(where, value, "a non-empty string" if not answer else "a string", answer=answer)
-        return value
-    if hint is PolicyConfig:
-        if not isinstance(value, Mapping):
-            raise _bad(where, value, "a policy object", answer=answer)
-        try:
-            return PolicyConfig.from_mapping(value)
-        except ConfigError as exc:
-            raise _bad(where, value, f"a valid policy ({exc})", answer=answer) from None
-    if isinstance(hint, type) and issubclass(hint, enum.Enum):
-        try:
-            return hint(value)
-        except ValueError:
-            raise _bad(where, value, " or ".join(repr(m.value) for m in hint), answer=answer) from None
-    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
-        return _record(hint, value, where, answer=answer)
-    raise TypeError(f"no wire codec for {hint!r} at {where}")  # a programming error in this module
-
-
-def _decimal(value: Any, where: str, *, answer: bool) -> Decimal:
-    expected = "a decimal string such as '0.001'"
-    if isinstance(value, Decimal):
-        number = value
-    elif isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool)):
-        try:
-            number = Decimal(value)
-        except InvalidOperation:
-            raise _bad(where, value, expected, answer=answer) from None
-    else:
-        raise _bad(where, value, expected, answer=answer)
-    if not number.is_finite():
-        raise _bad(where, value, "a finite " + expected[2:], answer=answer)
-    return number
-
-
-R = TypeVar("R")
-
-
-def _record(cls: type[R], data: Any, where: str, *, answer: bool) -> R:
-    """Build the dataclass ``cls`` from a JSON object; a request refuses unknown fields, an answer ignores them."""
-    if not isinstance(data, Mapping):
-        raise _bad(where, data, f"an object ({cls.__name__})", answer=answer)
-    hints = _hints(cls)
-    names = [f.name for f in dataclasses.fields(cls)]  # type: ignore[arg-type]
-    unknown = sorted(str(k) for k in data if k not in names)
-    if unknown and not answer:
-        raise SignerBadRequest(
-            f"{where} does not take {', '.join(unknown)}; it takes {', '.join(names) or 'no parameters'}"
-        )
-    kwargs: dict[str, Any] = {}
-    for f in dataclasses.fields(cls):  # type: ignore[arg-type]
-        value = data.get(f.name)
-        if value is None:
-            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
-                hint = hints[f.name]
-                if get_origin(hint) in (Union, types.UnionType) and type(None) in get_args(hint):
-                    kwargs[f.name] = None
-                    continue
-                if answer:
-                    raise AnswerError(f"the signer's answer has no {where}.{f.name}")
-                raise SignerBadRequest(f"{where} needs {f.name!r} ({_describe(hints[f.name])})")
-            continue
-        try:
-            kwargs[f.name] = _decode(hints[f.name], value, f"{where}.{f.name}" if answer else f.name, answer=answer)
-        except (SignerBadRequest, AnswerError) as exc:
-            if f.repr:
-                raise
-            # a secret field: say what was expected, never echo the value
-            raise type(exc)(f"{'parameter ' if not answer else ''}{f.name} is malformed (value not shown)") from None
-    try:
-        return cls(**kwargs)
-    except ValidationError as exc:
-        if answer:
-            raise AnswerError(f"the signer's answer has an invalid {where}: {exc}") from None
-        raise SignerBadRequest(str(exc)) from None
-
-
-def _describe(hint: Any) -> str:
-    if hint is Decimal:
-        return "a decimal string"
-    if hint is str:
-        return "a non-empty string"
-    if get_origin(hint) is Literal:
-        return " or ".join(repr(a) for a in get_args(hint))
-    if isinstance(hint, type) and issubclass(hint, enum.Enum):
-        return " or ".join(repr(m.value) for m in hint)
-    return getattr(hint, "__name__", str(hint))
-
-
-# ---------------------------------------------------------------------------------------- records
-
-
-def order_to_wire(order: OrderSnapshot) -> dict[str, Any]:
-    """Return an order snapshot as the signer sends it (decimals as strings)."""
-    return cast(dict[str, Any], to_wire(order))
-
-
-def order_from_wire(data: Any) -> OrderSnapshot:
-    """Return the order snapshot in a signer answer."""
-    return _record(OrderSnapshot, data, "order", answer=True)
-
-
-def trade_to_wire(trade: Trade) -> dict[str, Any]:
-    """Return a trade as the signer sends it."""
-    return cast(dict[str, Any], to_wire(trade))
-
-
-def trade_from_wire(data: Any) -> Trade:
-    """Return the trade in a signer answer."""
-    return _record(Trade, data, "trade", answer=True)
-
-
-def balances_to_wire(balances: Mapping[str, Balance]) -> dict[str, Any]:
-    """Return balances as ``{currency: {free, used, total}}``."""
-    return {
-        c: {"free": to_wire(b.free), "used": to_wire(b.used), "total": to_wire(b.total)} for c, b in balances.items()
-    }
-
-
-def balances_from_wire(data: Any) -> dict[str, Balance]:
-    """Return the balances in a signer answer."""
-    if not isinstance(data, Mapping):
-        raise AnswerError(f"the signer's balances answer must be an object, got {type(data).__name__}")
-    out = {}
-    for currency, entry in data.items():
-        if not isinstance(entry, Mapping):
-            raise AnswerError(f"the signer's balance of {currency} must be an object, got {entry!r}")
-        out[str(currency)] = Balance(
-            str(currency),
-            _decimal(entry.get("free"), f"balances.{currency}.free", answer=True),
-            _decimal(entry.get("used"), f"balances.{currency}.used", answer=True),
-        )
-    return out
+# ---------------------------------------------------------------------------------------- answers
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -490,12 +255,12 @@ class Request(Generic[A]):
     @classmethod
     def from_wire(cls, params: Mapping[str, Any]) -> Self:
         """Parse a request's ``params``; raise :class:`~bastion.errors.SignerBadRequest` naming what is wrong."""
-        return _record(cls, params, cls.op, answer=False)
+        return record(cls, params, cls.op, answer=False)
 
     @classmethod
     def answer_from_wire(cls, data: Any) -> A:
         """Parse the ``result`` of this request's answer."""
-        return cast(A, _decode(cls.answer, data, cls.op, answer=True))
+        return cast(A, decode(cls.answer, data, cls.op, answer=True))
 
     @classmethod
     def answer_to_wire(cls, answer: A) -> Any:
@@ -764,136 +529,3 @@ def policy_request(params: Mapping[str, Any], *, account: str) -> OrderRequest:
         quote_amount=number("quote_amount"),
         client_order_id=params.get("client_order_id"),  # type: ignore[arg-type]
     )
-
-
-# ---------------------------------------------------------------------------------------- errors
-
-#: The signer's own refusal kinds.
-_SIGNER_KINDS: dict[str, type[SignerRefused]] = {
-    cls.default_kind: cls
-    for cls in (
-        PolicyDenied,
-        SignerBadRequest,
-        SignerUnauthorized,
-        SignerNotFound,
-        UnknownOperation,
-        SignerInternalError,
-    )
-}
-
-#: Classes of :mod:`bastion.errors` that cross the socket under their own name.
-_BY_NAME: dict[str, type[BastionError]] = {
-    cls.__name__: cls
-    for cls in (
-        ValidationError,
-        MarketRuleError,
-        ConfigError,
-        OrderStateError,
-        DuplicateFillError,
-        StorageError,
-        CustodyError,
-        ForbiddenEndpoint,
-        KeyRefused,
-        ExchangeError,
-        AuthenticationFailed,
-        PermissionRefused,
-        TimestampRejected,
-        BadSymbol,
-        OrderRejected,
-        InsufficientFunds,
-        FilterViolation,
-        DuplicateOrder,
-        OrderNotFound,
-        ExchangeUnavailable,
-        RateLimited,
-        NetworkTimeout,
-        ExchangeDown,
-    )
-}
-
-
-def error_to_wire(exc: BaseException) -> dict[str, Any]:
-    """Return the refusal the signer answers for ``exc``: its kind, message and attributes.
-
-    A class outside the table travels under its own name with ``family``, its nearest ancestor in
-    the table, so the client can still raise something it knows.
-    """
-    error: dict[str, Any] = {"message": str(exc)}
-    if isinstance(exc, SignerRefused):
-        error["kind"] = exc.kind
-        if exc.rule is not None:
-            error["rule"] = exc.rule
-            error["compared"] = {str(k): str(v) for k, v in exc.compared.items()}
-        return error
-    error["kind"] = type(exc).__name__
-    if type(exc).__name__ not in _BY_NAME:
-        family = next(
-            (c.__name__ for c in type(exc).__mro__ if c.__name__ in _BY_NAME and issubclass(c, BaseException)), None
-        )
-        if family is not None:
-            error["family"] = family
-    if isinstance(exc, ExchangeError):
-        error["exchange"] = exc.exchange
-        error["code"] = exc.code
-        if isinstance(exc, RateLimited) and exc.retry_after is not None:
-            error["retry_after"] = format(Decimal(str(exc.retry_after)), "f")
-    elif isinstance(exc, MarketRuleError):
-        error["rule"] = exc.rule
-        error["symbol"] = exc.symbol
-    elif isinstance(exc, ForbiddenEndpoint):
-        error.update(exchange=exc.exchange, method=exc.method, path=exc.path)
-    elif isinstance(exc, KeyRefused):
-        error["reasons"] = list(exc.reasons)
-    return {k: v for k, v in error.items() if v is not None}
-
-
-def _text(error: Mapping[str, Any], name: str) -> str | None:
-    value = error.get(name)
-    return None if value is None else str(value)
-
-
-def error_from_wire(error: Any) -> BastionError:
-    """Return the exception a refusal stands for: the same class the signer raised (see the table above)."""
-    if not isinstance(error, Mapping):
-        error = {}
-    kind = _text(error, "kind") or "refused"
-    message = _text(error, "message") or "the signer refused the request"
-    rule = _text(error, "rule")
-    raw = error.get("compared")
-    compared = {str(k): str(v) for k, v in raw.items()} if isinstance(raw, Mapping) else {}
-    refusal = _SIGNER_KINDS.get(kind)
-    if refusal is not None:
-        return refusal(message, rule=rule, compared=compared)
-    cls = _BY_NAME.get(kind) or _BY_NAME.get(_text(error, "family") or "")
-    if cls is None:
-        return UnknownRefusal(message, kind=kind, rule=rule, compared=compared)
-    exchange = _text(error, "exchange")
-    if issubclass(cls, RateLimited):
-        after = _text(error, "retry_after")
-        try:
-            retry_after = None if after is None else float(Decimal(after))
-        except InvalidOperation:
-            retry_after = None
-        return cls(message, exchange=exchange, code=_text(error, "code"), retry_after=retry_after)
-    if issubclass(cls, ExchangeError):
-        return cls(message, exchange=exchange, code=_text(error, "code"))
-    if issubclass(cls, MarketRuleError):
-        return cls(message, rule=rule or "", symbol=_text(error, "symbol") or "")
-    if issubclass(cls, ForbiddenEndpoint):
-        return cls(
-            message, exchange=exchange or "", method=_text(error, "method") or "", path=_text(error, "path") or ""
-        )
-    if issubclass(cls, KeyRefused):
-        reasons = error.get("reasons")
-        return cls(message, reasons=tuple(str(r) for r in reasons) if isinstance(reasons, list) else ())
-    return cls(message)
-
-
-def outcome_unknown(exc: BaseException) -> bool:
-    """Whether a failed ``place_order`` may still have reached the exchange.
-
-    True for a transient exchange failure (timeout, rate limit, 5xx), a signer that failed inside
-    the request, and a signer that could not be reached or whose answer was lost: keep the order
-    and reconcile it by its client order id (resending with the same id is safe).
-    """
-    return isinstance(exc, ExchangeUnavailable | SignerInternalError | SignerUnavailable)
