@@ -27,6 +27,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from bastion.bots.config import BotConfig
 from bastion.bots.interface import (
     Bot,
     BotView,
@@ -42,7 +43,7 @@ from bastion.bots.interface import (
 )
 from bastion.bots.registry import load_config, make_bot, pairs_of, takes_signals
 from bastion.custody.signer import AsyncSignerClient
-from bastion.domain import Market, Order, OrderStatus, OrderType
+from bastion.domain import Candle, Market, Order, OrderStatus, OrderType, timeframe_ms
 from bastion.engine.accounting import deal_figures
 from bastion.engine.ids import client_order_id
 from bastion.engine.orders import OrderManager, Placement
@@ -75,7 +76,7 @@ class EngineOptions:
 @dataclass(slots=True)
 class _Running:
     record: BotRecord
-    config: Any
+    config: BotConfig
     bot: Bot
     account: str
     last: Decision | None = None
@@ -148,9 +149,7 @@ class Engine:
         self._public: dict[str, AsyncCcxtExchange] = {}
         self._markets: dict[str, dict[str, Market]] = {}
         self._notes: list[tuple[str, str, str]] = []
-        self._candles_cache: dict[
-            str, dict[str, tuple[tuple[int, Decimal, Decimal, Decimal, Decimal, Decimal], ...]]
-        ] = {}
+        self._candles_cache: dict[str, dict[str, tuple[Candle, ...]]] = {}
 
     # ------------------------------------------------------------------ set-up
 
@@ -353,20 +352,20 @@ class Engine:
 
     async def _fetch_candles(self, running: _Running) -> None:
         """Fetch the completed candles a bot's config asks for (``timeframe`` and ``candles_wanted``)."""
-        timeframe = getattr(running.config, "timeframe", None)
-        wanted = getattr(running.config, "candles_wanted", 0)
-        if not isinstance(timeframe, str) or not isinstance(wanted, int) or wanted <= 0:
+        timeframe = running.config.timeframe
+        wanted = running.config.candles_wanted
+        if timeframe is None or wanted <= 0:
             return
         client = await self._public_client(running.account)
         now = self.clock()
-        span = _timeframe_ms(timeframe)
+        span = timeframe_ms(timeframe)
         series = {}
         for symbol in pairs_of(running.config):
             candles = await client.fetch_ohlcv(symbol, timeframe, limit=min(wanted + 1, 1000))
             # Only completed candles: on a replaying simulator market time is not wall time,
             # so the last candle (still forming) is dropped whatever its timestamp says.
-            done = [c for c in candles[:-1] if c.timestamp_ms + span <= max(now, candles[-1].timestamp_ms)]
-            series[symbol] = tuple((c.timestamp_ms, c.open, c.high, c.low, c.close, c.volume) for c in done)
+            done = [c for c in candles[:-1] if c.ts_ms + span <= max(now, candles[-1].ts_ms)]
+            series[symbol] = tuple(done)
         self._candles_cache[running.record.name] = series
 
     # ------------------------------------------------------------------ deciding and applying
@@ -586,6 +585,3 @@ class Engine:
             await self.close()
 
 
-def _timeframe_ms(timeframe: str) -> int:
-    units = {"m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000}
-    return int(timeframe[:-1]) * units[timeframe[-1]]

@@ -35,9 +35,7 @@ from bastion.bots.interface import (
     SaveState,
     Signal,
 )
-from bastion.domain import Market, OrderStatus, OrderType
-
-Candle = tuple[int, Decimal, Decimal, Decimal, Decimal, Decimal]
+from bastion.domain import Candle, Market, OrderStatus, OrderType
 
 BTC_USDT = Market(
     symbol="BTC/USDT",
@@ -81,7 +79,7 @@ def load_candles(name: str = "BTC_USDT-5m.csv") -> list[Candle]:
     with (files("bastion._data") / name).open(newline="") as handle:
         for row in csv.DictReader(handle):
             prices = (Decimal(row[key]) for key in ("open", "high", "low", "close", "volume"))
-            candles.append((int(row["timestamp_ms"]), *prices))  # type: ignore[arg-type]
+            candles.append(Candle(int(row["timestamp_ms"]), *prices))
     return candles
 
 

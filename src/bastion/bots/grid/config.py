@@ -142,8 +142,28 @@ class GridConfig:
             quote_per_grid=self.quote_per_grid,
         )
 
-    def check_markets(self, markets: Mapping[str, Market]) -> None:
-        """Refuse, at creation, a grid whose orders the market would reject.
+    @property
+    def pairs(self) -> tuple[str, ...]:
+        """The one symbol it trades, as a tuple."""
+        return (self.pair,)
+
+    @property
+    def timeframe(self) -> str | None:
+        """None: it reads no candles."""
+        return None
+
+    @property
+    def candles_wanted(self) -> int:
+        """0: it reads no candles."""
+        return 0
+
+    @property
+    def takes_signals(self) -> bool:
+        """False: it acts on prices only."""
+        return False
+
+    def check_markets(self, markets: Mapping[str, Market], *, prices: Mapping[str, Decimal] | None = None) -> None:
+        """Refuse, at creation, a grid whose orders the market would reject (``prices`` is not needed).
 
         Checks that every level survives tick rounding as a distinct valid price and that every
         interval's order (``investment_quote / grid_count`` worth of base at its buy level, floored

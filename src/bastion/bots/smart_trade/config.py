@@ -391,6 +391,26 @@ class SmartTradeConfig:
             )
         return cls(**kwargs)
 
+    @property
+    def pairs(self) -> tuple[str, ...]:
+        """The one symbol it trades, as a tuple."""
+        return (self.pair,)
+
+    @property
+    def timeframe(self) -> str | None:
+        """None: it reads no candles."""
+        return None
+
+    @property
+    def candles_wanted(self) -> int:
+        """0: it reads no candles."""
+        return 0
+
+    @property
+    def takes_signals(self) -> bool:
+        """False: it acts on prices only."""
+        return False
+
     def check_markets(self, markets: Mapping[str, Market], *, prices: Mapping[str, Decimal] | None = None) -> None:
         """Refuse, at creation, a SmartTrade whose orders the market would reject.
 
