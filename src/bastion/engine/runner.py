@@ -128,6 +128,8 @@ class Engine:
         Polling interval.
     notifier
         Where deal, fill, stop-loss, denial and error notifications go (apprise URLs).
+    feed
+        Also gets every notified event as (kind, title, body): ``bastion engine``'s live feed.
     """
 
     def __init__(
@@ -138,9 +140,11 @@ class Engine:
         clock: Callable[[], int],
         options: EngineOptions | None = None,
         notifier: Notifier | None = None,
+        feed: Callable[[str, str, str], None] | None = None,
     ) -> None:
         self.sessions = sessions
         self.notifier = notifier or Notifier()
+        self.feed = feed
         self.signer = signer
         self.clock = clock
         self.options = options or EngineOptions()
@@ -223,7 +227,8 @@ class Engine:
                     decided += 1
             except BastionError as exc:
                 log.error("bot %s: %s", running.record.name, exc)
-                self.notifier.notify("error", f"bot {running.record.name}: error", str(exc))
+                self._notes.append(("error", f"bot {running.record.name}: error", str(exc)))
+                self._flush_notes()
         return decided
 
     async def _sync_fills(self) -> set[int]:
@@ -402,6 +407,8 @@ class Engine:
         notes, self._notes = self._notes, []
         for kind, title, body in notes:
             self.notifier.notify(kind, title, body)
+            if self.feed is not None:
+                self.feed(kind, title, body)
 
     def _mark_signals(self, running: _Running, view: BotView) -> None:
         if not view.signals:
