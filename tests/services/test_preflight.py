@@ -11,33 +11,24 @@ from bastion.custody.policy.config import PolicyConfig, QuoteLimits
 from bastion.domain import Market
 from bastion.services.preflight import check, plan
 
-BTC_USDT = Market(
-    symbol="BTC/USDT",
-    base="BTC",
-    quote="USDT",
-    tick_size=D("0.01"),
-    lot_step=D("0.00001"),
-    min_amount=D("0.00001"),
-    min_notional=D(5),
-)
-ETH_USDT = Market(
-    symbol="ETH/USDT",
-    base="ETH",
-    quote="USDT",
-    tick_size=D("0.01"),
-    lot_step=D("0.0001"),
-    min_amount=D("0.0001"),
-    min_notional=D(5),
-)
-ETH_BTC = Market(
-    symbol="ETH/BTC",
-    base="ETH",
-    quote="BTC",
-    tick_size=D("0.00001"),
-    lot_step=D("0.001"),
-    min_amount=D("0.001"),
-    min_notional=D("0.0001"),
-)
+
+def _market(symbol: str, tick: str, lot: str, min_notional: str) -> Market:
+    base, quote = symbol.split("/")
+    step = D(lot)
+    return Market(
+        symbol=symbol,
+        base=base,
+        quote=quote,
+        tick_size=D(tick),
+        lot_step=step,
+        min_amount=step,
+        min_notional=D(min_notional),
+    )
+
+
+BTC_USDT = _market("BTC/USDT", "0.01", "0.00001", "5")
+ETH_USDT = _market("ETH/USDT", "0.01", "0.0001", "5")
+ETH_BTC = _market("ETH/BTC", "0.00001", "0.001", "0.0001")
 MARKETS = {m.symbol: m for m in (BTC_USDT, ETH_USDT, ETH_BTC)}
 PRICES = {"BTC/USDT": D(60000), "ETH/USDT": D(3000), "ETH/BTC": D("0.05")}
 POLICY = PolicyConfig(pairs=("BTC/USDT", "ETH/USDT"), max_order_notional=D(1000), max_daily_notional=D(10000))
@@ -216,3 +207,13 @@ def test_a_signal_bot_is_checked_at_the_largest_entry_a_signal_may_ask() -> None
 def test_without_a_policy_only_the_balance_is_checked(policy: PolicyConfig | None) -> None:
     toml = _dca(base_order_size='"20000"', max_safety_orders="0", safety_order_size='"10"')
     assert _breaches(toml, policy=policy) == ()
+
+
+def test_a_restart_checks_the_free_balance_only_for_the_deals_it_may_still_open() -> None:
+    toml = _dca(max_safety_orders="4", pairs='["BTC/USDT", "ETH/USDT"]', max_active_deals="2")
+    bot_plan = plan(load_config(toml), MARKETS, PRICES)
+    (breach,) = check(bot_plan, policy=POLICY, balances={"USDT": D(2000)})
+    assert (breach.rule, breach.asked, breach.limit) == ("free_balance", D(3200), D(2000))
+    # one deal already open (its 1600 are out of the free balance): one more deal must fit
+    assert check(bot_plan, policy=POLICY, balances={"USDT": D(2000)}, open_deals=1) == ()
+    assert check(bot_plan, policy=POLICY, balances={"USDT": D(0)}, open_deals=2) == ()

@@ -13,7 +13,7 @@ from typing import Protocol
 
 from bastion.domain import Market
 
-__all__ = ["BotConfig"]
+__all__ = ["BotConfig", "OnePair", "PricesOnly"]
 
 
 class BotConfig(Protocol):
@@ -57,3 +57,36 @@ class BotConfig(Protocol):
     def check_markets(self, markets: Mapping[str, Market], *, prices: Mapping[str, Decimal] | None = None) -> None:
         """Refuse (ConfigError) a config whose orders its markets would reject."""
         ...
+
+
+class PricesOnly:
+    """Mix-in for configs that read no candles and act on prices alone (override as needed)."""
+
+    __slots__ = ()
+
+    @property
+    def timeframe(self) -> str | None:
+        """None: it reads no candles."""
+        return None
+
+    @property
+    def candles_wanted(self) -> int:
+        """0: it reads no candles."""
+        return 0
+
+    @property
+    def takes_signals(self) -> bool:
+        """False: it acts on prices only."""
+        return False
+
+
+class OnePair(PricesOnly):
+    """Mix-in for configs with a single ``pair`` field."""
+
+    __slots__ = ()
+    pair: str
+
+    @property
+    def pairs(self) -> tuple[str, ...]:
+        """The one symbol it trades, as a tuple."""
+        return (self.pair,)

@@ -105,17 +105,9 @@ def add(
 @app.command(name="list")
 def list_keys() -> None:
     """List stored keys: account, exchange, last 4 characters and fingerprint (never the secret)."""
-    from bastion.storage import AccountRepository, ApiKeyRepository, create_engine_for, database_url, session_factory
-    from bastion.storage import upgrade as migrate
+    from bastion.services.accounts import stored_keys
 
-    engine = create_engine_for(database_url())
-    try:
-        migrate(engine)
-        with session_factory(engine).begin() as session:
-            keys = ApiKeyRepository(session).all()
-            states = {a.name: a.state.value for a in AccountRepository(session).all()}
-    finally:
-        engine.dispose()
+    keys, states = stored_keys()
     if not keys:
         typer.echo("no keys; add one with `bastion keys add --account NAME --exchange ID`")
         return
@@ -197,15 +189,7 @@ def remove(account: Annotated[str, typer.Option(help="The account whose key to r
 
 def _remove_offline(account: str) -> dict[str, Any]:
     from bastion.custody.signer.revoke import revoke_instructions
-    from bastion.storage import AccountRepository, ApiKeyRepository, create_engine_for, database_url, session_factory
+    from bastion.services.accounts import remove_stored_key
 
-    engine = create_engine_for(database_url())
-    try:
-        with session_factory(engine).begin() as session:
-            record = AccountRepository(session).get(account)
-            if record is None or not ApiKeyRepository(session).remove(record.id):
-                raise ValidationError(f"account {account!r} has no stored key")
-            exchange = record.exchange
-    finally:
-        engine.dispose()
+    exchange = remove_stored_key(account)
     return {"revoke": list(revoke_instructions(exchange))}

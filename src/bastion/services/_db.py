@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy.orm import Session
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
 
-__all__ = ["session"]
+__all__ = ["open_database", "session"]
 
 
 @contextmanager
@@ -27,3 +28,12 @@ def session(*, write: bool = False) -> Iterator[Session]:
                 yield s
     finally:
         engine.dispose()
+
+
+def open_database() -> tuple[Engine, sessionmaker[Session]]:
+    """Open (and migrate) the configured database for a long-running process; dispose the engine after."""
+    from bastion.storage import create_engine_for, database_url, session_factory, upgrade
+
+    engine = create_engine_for(database_url())
+    upgrade(engine)
+    return engine, session_factory(engine)

@@ -9,15 +9,28 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from bastion.custody.policy.config import PolicyConfig
 from bastion.domain import Market
 from bastion.errors import ValidationError
 from bastion.services._db import session
 from bastion.storage.records import AccountRecord
 
-__all__ = ["MarketSnapshot", "SignerCalls", "SignerView", "account", "market_snapshot", "signer_client", "signer_view"]
+if TYPE_CHECKING:
+    from bastion.custody.policy.config import PolicyConfig
+
+__all__ = [
+    "MarketSnapshot",
+    "SignerCalls",
+    "SignerView",
+    "account",
+    "account_exchanges",
+    "market_snapshot",
+    "remove_stored_key",
+    "signer_client",
+    "signer_view",
+    "stored_keys",
+]
 
 
 class SignerCalls(Protocol):
@@ -104,6 +117,8 @@ def signer_view(signer: SignerCalls, account_name: str) -> SignerView:
     SignerRefused
         The signer does not know the account.
     """
+    from bastion.custody.policy.config import PolicyConfig
+
     shown = signer.call("policy_show", account=account_name)
     balances = signer.call("balances", account=account_name)
     return SignerView(
@@ -112,3 +127,38 @@ def signer_view(signer: SignerCalls, account_name: str) -> SignerView:
         reason=shown.get("reason"),
         free={str(c): Decimal(str(b["free"])) for c, b in balances.items()},
     )
+
+
+def account_exchanges() -> list[str]:
+    """Return the exchanges of the accounts Bastion knows, sorted (for ``panic``'s revoke steps)."""
+    from bastion.storage import AccountRepository
+
+    with session() as s:
+        return sorted({a.exchange for a in AccountRepository(s).all()})
+
+
+def stored_keys() -> tuple[list[Any], dict[str, str]]:
+    """Return the stored keys' public records (never a secret) and each account's state."""
+    from bastion.storage import AccountRepository, ApiKeyRepository
+
+    with session() as s:
+        keys = ApiKeyRepository(s).all()
+        states = {a.name: a.state.value for a in AccountRepository(s).all()}
+    return keys, states
+
+
+def remove_stored_key(name: str) -> str:
+    """Delete the account's stored (sealed) key while the signer is down; return its exchange.
+
+    Raises
+    ------
+    ValidationError
+        The account has no stored key.
+    """
+    from bastion.storage import AccountRepository, ApiKeyRepository
+
+    with session(write=True) as s:
+        record = AccountRepository(s).get(name)
+        if record is None or not ApiKeyRepository(s).remove(record.id):
+            raise ValidationError(f"account {name!r} has no stored key")
+        return record.exchange

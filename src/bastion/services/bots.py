@@ -46,6 +46,7 @@ __all__ = [
     "read_config_file",
     "show_bot",
     "start_bot",
+    "stop_all_bots",
     "stop_bot",
     "template",
 ]
@@ -219,8 +220,12 @@ def dataclasses_is(value: type) -> bool:
 # --------------------------------------------------------------------------- pre-flight
 
 
-def check_bot(config: BotConfig, *, signer: SignerCalls | None, require_signer: bool) -> tuple[str, ...]:
+def check_bot(
+    config: BotConfig, *, signer: SignerCalls | None, require_signer: bool, open_deals: int = 0
+) -> tuple[str, ...]:
     """Check ``config`` against its markets, its account's policy and free balance.
+
+    ``open_deals`` (a restart): deals it already holds, whose funds are no longer free.
 
     Returns warnings (the signer did not answer and ``require_signer`` is False).
 
@@ -249,7 +254,7 @@ def check_bot(config: BotConfig, *, signer: SignerCalls | None, require_signer: 
         )
     except SignerRefused as exc:
         raise ValidationError(f"the signer cannot show account {config.account!r}: {exc}") from None
-    breaches = preflight.check(bot_plan, policy=view.policy, balances=view.free)
+    breaches = preflight.check(bot_plan, policy=view.policy, balances=view.free, open_deals=open_deals)
     if breaches:
         lines = "\n".join(f"  - {b}" for b in breaches)
         raise ValidationError(
@@ -313,7 +318,11 @@ def start_bot(name: str, *, signer: SignerCalls | None = None) -> Started:
     """
     record = _bot(name)
     config = load_config(record.config_toml)
-    warnings = list(check_bot(config, signer=signer, require_signer=True))
+    from bastion.storage import DealRepository, DealStatus
+
+    with session() as s:
+        open_deals = len(DealRepository(s).for_bot(record.id, status=DealStatus.OPEN))
+    warnings = list(check_bot(config, signer=signer, require_signer=True, open_deals=open_deals))
     from bastion.storage import BotRepository
 
     with session(write=True) as s:
@@ -330,6 +339,18 @@ def stop_bot(name: str) -> None:
 
     with session(write=True) as s:
         BotRepository(s).set_enabled(name, False)
+
+
+def stop_all_bots() -> int:
+    """Disable every enabled bot (``bastion panic``); return how many were running."""
+    from bastion.storage import BotRepository
+
+    with session(write=True) as s:
+        bots = BotRepository(s)
+        enabled = bots.all(enabled=True)
+        for bot in enabled:
+            bots.set_enabled(bot.name, False)
+        return len(enabled)
 
 
 def delete_bot(name: str) -> None:

@@ -14,7 +14,9 @@ from bastion.services._db import session
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-__all__ = ["DEAL_FIELDS", "ORDER_FIELDS", "deal_rows", "order_rows", "show_deal"]
+    from bastion.storage.records import DealRecord
+
+__all__ = ["DEAL_FIELDS", "ORDER_FIELDS", "deal_rows", "deal_state", "order_rows", "show_deal"]
 
 DEAL_FIELDS = (
     "id",
@@ -59,6 +61,10 @@ def _bot_ids(s: Session, bot: str | None) -> tuple[dict[int, str], int | None]:
     return bots, bot_id
 
 
+def _deal_row(deal: DealRecord, bots: dict[int, str]) -> dict[str, Any]:
+    return {**{f: getattr(deal, f, None) for f in DEAL_FIELDS if f != "bot"}, "bot": bots.get(deal.bot_id)}
+
+
 def deal_rows(bot: str | None = None) -> list[dict[str, Any]]:
     """Return the deals (of one bot, or all) as rows with :data:`DEAL_FIELDS`.
 
@@ -71,10 +77,7 @@ def deal_rows(bot: str | None = None) -> list[dict[str, Any]]:
 
     with session() as s:
         bots, bot_id = _bot_ids(s, bot)
-        return [
-            {**{f: getattr(d, f, None) for f in DEAL_FIELDS if f != "bot"}, "bot": bots.get(d.bot_id)}
-            for d in DealRepository(s).all(bot_id=bot_id)
-        ]
+        return [_deal_row(d, bots) for d in DealRepository(s).all(bot_id=bot_id)]
 
 
 def show_deal(deal_id: int) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -92,7 +95,7 @@ def show_deal(deal_id: int) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         if deal is None:
             raise ValidationError(f"no deal with id {deal_id}; `bastion deal list` shows them")
         bots, _ = _bot_ids(s, None)
-        row = {**{f: getattr(deal, f, None) for f in DEAL_FIELDS if f != "bot"}, "bot": bots.get(deal.bot_id)}
+        row = _deal_row(deal, bots)
         orders = [o for o in _orders(s, deal.bot_id, bots) if o["deal"] == deal_id]
     return row, orders
 
@@ -129,3 +132,11 @@ def _orders(s: Session, bot_id: int | None, bots: dict[int, str]) -> list[dict[s
         }
         for o, b, d, _leg in OrderRepository(s).for_bot(bot_id)
     ]
+
+
+def deal_state(deal_id: int) -> dict[str, str]:
+    """Return the values a bot saved for one deal (a grid's ``trips`` and ``profit``)."""
+    from bastion.storage import DealRepository
+
+    with session() as s:
+        return DealRepository(s).state(deal_id)

@@ -29,7 +29,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from bastion.bots.config import BotConfig
 from bastion.bots.dca import DcaConfig
@@ -38,10 +38,12 @@ from bastion.bots.grid import GridConfig
 from bastion.bots.interface import BotView, PlaceOrder, PriceView
 from bastion.bots.signal import SignalConfig
 from bastion.bots.smart_trade import SmartTradeConfig
-from bastion.custody.policy.config import PolicyConfig
 from bastion.domain import Market
 from bastion.domain.market import Side
 from bastion.errors import ValidationError
+
+if TYPE_CHECKING:
+    from bastion.custody.policy.config import PolicyConfig
 
 __all__ = ["Breach", "Plan", "PlannedOrder", "Rule", "check", "plan"]
 
@@ -262,13 +264,18 @@ def check(
     *,
     policy: PolicyConfig | None,
     balances: Mapping[str, Decimal] | None,
+    open_deals: int = 0,
 ) -> tuple[Breach, ...]:
-    """Return every rule ``bot_plan`` breaks (empty when it fits); None skips that side."""
+    """Return every rule ``bot_plan`` breaks (empty when it fits); None skips that side.
+
+    ``open_deals``: deals the bot already holds (a restart); their funds are already out of the
+    free balance, so only the deals it may still open are checked against it.
+    """
     breaches: list[Breach] = []
     if policy is not None:
         breaches += _policy_breaches(bot_plan, policy)
     if balances is not None:
-        breaches += _balance_breaches(bot_plan, balances)
+        breaches += _balance_breaches(bot_plan, balances, max(bot_plan.max_deals - open_deals, 0))
     return tuple(breaches)
 
 
@@ -338,7 +345,7 @@ def _entry_spend(bot_plan: Plan, symbol: str) -> tuple[str, Decimal]:
     return market.quote, _entry_notional(bot_plan, symbol)
 
 
-def _balance_breaches(bot_plan: Plan, balances: Mapping[str, Decimal]) -> list[Breach]:
+def _balance_breaches(bot_plan: Plan, balances: Mapping[str, Decimal], deals_left: int) -> list[Breach]:
     # Per currency: the largest deals the bot may hold at once (at most one per pair).
     needs: dict[str, list[tuple[Decimal, str]]] = {}
     for symbol in bot_plan.markets:
@@ -346,7 +353,9 @@ def _balance_breaches(bot_plan: Plan, balances: Mapping[str, Decimal]) -> list[B
         needs.setdefault(currency, []).append((amount, symbol))
     breaches = []
     for currency, deals in sorted(needs.items()):
-        biggest = sorted(deals, reverse=True)[: bot_plan.max_deals]
+        biggest = sorted(deals, reverse=True)[:deals_left]
+        if not biggest:
+            continue
         need = sum((amount for amount, _ in biggest), _ZERO)
         free = balances.get(currency, _ZERO)
         if need > free:

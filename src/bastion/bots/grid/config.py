@@ -9,6 +9,7 @@ from itertools import pairwise
 from typing import Any, Literal
 
 from bastion.bots import _fields as f
+from bastion.bots.config import OnePair
 from bastion.bots.grid.levels import Ladder, Spacing, grid_levels
 from bastion.domain import Market
 from bastion.errors import ConfigError, MarketRuleError
@@ -27,7 +28,7 @@ _REQUIRED = ("name", "account", "pair", "lower_price", "upper_price", "grid_coun
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class GridConfig:
+class GridConfig(OnePair):
     """A grid bot: buy low and sell one level higher, over and over, inside a price range.
 
     Parameters
@@ -141,26 +142,6 @@ class GridConfig:
             market=market,
             quote_per_grid=self.quote_per_grid,
         )
-
-    @property
-    def pairs(self) -> tuple[str, ...]:
-        """The one symbol it trades, as a tuple."""
-        return (self.pair,)
-
-    @property
-    def timeframe(self) -> str | None:
-        """None: it reads no candles."""
-        return None
-
-    @property
-    def candles_wanted(self) -> int:
-        """0: it reads no candles."""
-        return 0
-
-    @property
-    def takes_signals(self) -> bool:
-        """False: it acts on prices only."""
-        return False
 
     def check_markets(self, markets: Mapping[str, Market], *, prices: Mapping[str, Decimal] | None = None) -> None:
         """Refuse, at creation, a grid whose orders the market would reject (``prices`` is not needed).

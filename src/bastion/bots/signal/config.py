@@ -28,6 +28,7 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from bastion.bots import _fields as f
+from bastion.bots.config import PricesOnly
 from bastion.bots.interface import Direction
 from bastion.domain import Market
 from bastion.errors import ConfigError
@@ -58,7 +59,7 @@ def action_direction(action: str) -> Direction:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class SignalConfig:
+class SignalConfig(PricesOnly):
     """A signal bot's settings. See the module docstring for defaults.
 
     Parameters
@@ -225,16 +226,6 @@ class SignalConfig:
         return None
 
     # --- markets -------------------------------------------------------------------------------
-
-    @property
-    def timeframe(self) -> str | None:
-        """None: it reads no candles."""
-        return None
-
-    @property
-    def candles_wanted(self) -> int:
-        """0: it reads no candles."""
-        return 0
 
     @property
     def takes_signals(self) -> bool:

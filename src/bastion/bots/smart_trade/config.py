@@ -39,6 +39,7 @@ from itertools import pairwise
 from typing import Any, Literal
 
 from bastion.bots import _fields as f
+from bastion.bots.config import OnePair
 from bastion.bots.interface import Direction
 from bastion.domain import Market
 from bastion.errors import ConfigError, MarketRuleError
@@ -239,7 +240,7 @@ class StopLoss:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class SmartTradeConfig:
+class SmartTradeConfig(OnePair):
     """One trade with an entry, take-profit targets and a stop loss. See the module docstring.
 
     Parameters
@@ -390,26 +391,6 @@ class SmartTradeConfig:
                 TakeProfitStep.from_mapping(step, f"take_profit[{i}]") for i, step in enumerate(steps)
             )
         return cls(**kwargs)
-
-    @property
-    def pairs(self) -> tuple[str, ...]:
-        """The one symbol it trades, as a tuple."""
-        return (self.pair,)
-
-    @property
-    def timeframe(self) -> str | None:
-        """None: it reads no candles."""
-        return None
-
-    @property
-    def candles_wanted(self) -> int:
-        """0: it reads no candles."""
-        return 0
-
-    @property
-    def takes_signals(self) -> bool:
-        """False: it acts on prices only."""
-        return False
 
     def check_markets(self, markets: Mapping[str, Market], *, prices: Mapping[str, Decimal] | None = None) -> None:
         """Refuse, at creation, a SmartTrade whose orders the market would reject.
