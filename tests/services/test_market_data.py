@@ -14,6 +14,7 @@ import pytest
 from pyarrow import feather
 from sqlalchemy import func, select
 
+from bastion.domain import Candle
 from bastion.errors import ValidationError
 from bastion.services.market_data import (
     CandleSeries,
@@ -23,7 +24,7 @@ from bastion.services.market_data import (
     summary,
     write_candles_csv,
 )
-from bastion.storage import Candle, ColumnValueError, create_engine_for
+from bastion.storage import ColumnValueError, create_engine_for
 from bastion.storage.models import CandleRow
 
 HEADER = "timestamp_ms,open,high,low,close,volume"

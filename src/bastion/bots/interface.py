@@ -30,7 +30,7 @@ from decimal import Decimal
 from types import MappingProxyType
 from typing import Literal, Protocol
 
-from bastion.domain import Market, OrderStatus, OrderType
+from bastion.domain import Candle, Market, OrderStatus, OrderType
 from bastion.domain.market import Side
 
 __all__ = [
@@ -279,8 +279,8 @@ class BotView:
     state
         Bot-level values it saved with :class:`SaveState` (``deal=None``).
     candles
-        Latest *completed* candles per symbol, oldest first, as (open time ms, open, high, low,
-        close, volume), at the timeframe the bot's config asks for; empty when it asks none.
+        Latest *completed* candles per symbol, oldest first (:class:`~bastion.domain.Candle`), at
+        the timeframe the bot's config asks for; empty when it asks none.
     signals
         Signals not yet handled (signal bots).
     """
@@ -294,9 +294,7 @@ class BotView:
     last_closed_ms: int | None = None
     balances: Mapping[str, Decimal] = field(default_factory=lambda: MappingProxyType({}))
     state: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
-    candles: Mapping[str, tuple[tuple[int, Decimal, Decimal, Decimal, Decimal, Decimal], ...]] = field(
-        default_factory=lambda: MappingProxyType({})
-    )
+    candles: Mapping[str, tuple[Candle, ...]] = field(default_factory=lambda: MappingProxyType({}))
     signals: tuple[Signal, ...] = ()
 
     def __post_init__(self) -> None:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import importlib
 import tomllib
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
+from bastion.bots.config import BotConfig
 from bastion.bots.interface import Bot
 from bastion.errors import ConfigError
 
-__all__ = ["BOT_TYPES", "load_config", "make_bot", "pairs_of", "takes_signals"]
+__all__ = ["BOT_TYPES", "BotConfig", "config_class", "load_config", "make_bot", "pairs_of", "takes_signals"]
 
 #: type name -> (module, config class, bot class)
 BOT_TYPES: Mapping[str, tuple[str, str, str]] = {
@@ -29,7 +30,18 @@ def _classes(kind: str) -> tuple[Any, Any]:
     return getattr(module, config_name), getattr(module, bot_name)
 
 
-def load_config(text: str) -> Any:
+def config_class(kind: str) -> type[Any]:
+    """Return the config class of bot type ``kind`` (its dataclass fields are the TOML keys).
+
+    Raises
+    ------
+    ConfigError
+        ``kind`` is not one of :data:`BOT_TYPES`.
+    """
+    return cast("type[Any]", _classes(kind)[0])
+
+
+def load_config(text: str) -> BotConfig:
     """Parse a bot's TOML text into its frozen config (the ``type`` key picks the kind).
 
     Raises
@@ -45,25 +57,20 @@ def load_config(text: str) -> Any:
     kind = data.get("type")
     if not isinstance(kind, str):
         raise ConfigError(f"bot config needs type = one of {', '.join(repr(k) for k in BOT_TYPES)}")
-    config_class, _ = _classes(kind)
-    return config_class.from_mapping(data)
+    return cast(BotConfig, config_class(kind).from_mapping(data))
 
 
-def make_bot(config: Any) -> Bot:
+def make_bot(config: BotConfig) -> Bot:
     """Return the bot for a parsed config."""
     _, bot_class = _classes(config.type)
-    return bot_class(config)
+    return cast(Bot, bot_class(config))
 
 
-def takes_signals(config: Any) -> bool:
+def takes_signals(config: BotConfig) -> bool:
     """Whether a bot acts on webhook signals: a signal bot, or a DCA bot whose deals start on one."""
-    start = getattr(config, "start_condition", None)
-    return config.type == "signal" or getattr(start, "type", None) == "signal"
+    return config.takes_signals
 
 
-def pairs_of(config: Any) -> tuple[str, ...]:
-    """Return the symbols a bot trades (``pairs`` or ``pair``)."""
-    pairs = getattr(config, "pairs", None)
-    if pairs is not None:
-        return tuple(pairs)
-    return (config.pair,)
+def pairs_of(config: BotConfig) -> tuple[str, ...]:
+    """Return the symbols a bot trades."""
+    return config.pairs

@@ -157,15 +157,8 @@ investment_quote = "1000"
 def _trade(
     console: Console, public: CcxtExchange, signer: SignerClient, sim: SimulatorProcess, max_candles: int
 ) -> None:
-    from bastion.bots.registry import load_config
-    from bastion.storage import (
-        AccountRepository,
-        BotRepository,
-        DealRepository,
-        create_engine_for,
-        database_url,
-        session_factory,
-    )
+    from bastion.services.bots import create_bot, start_bot
+    from bastion.services.deals import deal_rows, deal_state
 
     market: Market = public.load_markets()[SYMBOL]
     ticker = public.fetch_ticker(SYMBOL)
@@ -188,18 +181,10 @@ def _trade(
     except SignerRefused as refused:
         console.print(f"[yellow]refused by the signer's policy[/] buy @ {pumped} (+9 %): {refused}\n")
 
-    db = create_engine_for(database_url())
-    sessions = session_factory(db)
-    with sessions.begin() as session:
-        account = AccountRepository(session).get(ACCOUNT)
-        assert account is not None
-        for text in (DCA_BOT, GRID_BOT):
-            config = load_config(text)
-            config.check_markets({SYMBOL: market})
-            BotRepository(session).create(
-                config.name, type=config.type, account_id=account.id, config_toml=text, enabled=True
-            )
-            console.print(f"bot {config.name} ({config.type}) created and started")
+    for text in (DCA_BOT, GRID_BOT):
+        created = create_bot(text)
+        start_bot(created.name)  # the engine starts next
+        console.print(f"bot {created.name} ({created.type}) created and started")
     engine = subprocess.Popen(
         [sys.executable, "-m", "bastion", "engine", "--poll-interval", "0.2"],
         env=dict(os.environ),
@@ -211,40 +196,31 @@ def _trade(
     engine.stdout.readline()
     console.print(f"[bold]Engine[/] pid {engine.pid}: no key, public prices, orders through the signer\n")
     seen: dict[int, str] = {}
-    names: dict[int, str] = {}
     try:
         for candle in range(0, max_candles, 2):
             sim.advance(2)
             time.sleep(0.12)
-            with sessions() as session:
-                names = {b.id: b.name for b in BotRepository(session).all()}
-                deals = DealRepository(session).all()
-            for deal in deals:
-                assert deal.id is not None
-                status = deal.status.value
-                if seen.get(deal.id) == status:
+            for deal in deal_rows():
+                status = deal["status"].value
+                if seen.get(deal["id"]) == status:
                     continue
-                seen[deal.id] = status
-                bot = names.get(deal.bot_id, "?")
+                seen[deal["id"]] = status
                 if status == "open":
-                    console.print(f"candle {candle:4}: {bot} opened deal {deal.id} on {deal.pair}")
+                    console.print(f"candle {candle:4}: {deal['bot']} opened deal {deal['id']} on {deal['pair']}")
                 else:
                     console.print(
-                        f"candle {candle:4}: {bot} closed deal {deal.id}: {deal.safety_orders_filled} safety "
-                        f"order(s), avg {_q(deal.avg_price)}, closed at {_q(deal.close_price)}, "
-                        f"profit {deal.profit_quote} {market.quote}"
+                        f"candle {candle:4}: {deal['bot']} closed deal {deal['id']}: {deal['safety_orders_filled']} "
+                        f"safety order(s), avg {_q(deal['avg_price'])}, closed at {_q(deal['close_price'])}, "
+                        f"profit {deal['profit_quote']} {market.quote}"
                     )
     finally:
         engine.terminate()
         engine.communicate(timeout=30)
-    with sessions() as session:
-        deals = DealRepository(session).all()
-        grid_state = next(
-            (DealRepository(session).state(d.id) for d in deals if names.get(d.bot_id) == "demo-grid" and d.id), {}
-        )
-    db.dispose()
-    closed = [d for d in deals if d.status.value == "closed"]
-    total = sum((d.profit_quote or Decimal(0) for d in closed), Decimal(0))
+    deals = deal_rows()
+    grid_deal = next((d["id"] for d in deals if d["bot"] == "demo-grid"), None)
+    grid_state = {} if grid_deal is None else deal_state(grid_deal)
+    closed = [d for d in deals if d["status"].value == "closed"]
+    total = sum((d["profit_quote"] or Decimal(0) for d in closed), Decimal(0))
     console.print(f"\nDCA: {len(closed)} deal(s) closed, profit {total} {market.quote} (fees included)")
     console.print(
         f"Grid: {grid_state.get('trips', '0')} buy/sell round trip(s), profit {grid_state.get('profit', '0')} "

@@ -105,18 +105,9 @@ def add(
 @app.command(name="list")
 def list_keys() -> None:
     """List stored keys: account, exchange, last 4 characters and fingerprint (never the secret)."""
-    from bastion.custody.layout import HomeLayout
-    from bastion.storage import AccountRepository, ApiKeyRepository, create_engine_for, session_factory
-    from bastion.storage import upgrade as migrate
+    from bastion.services.accounts import stored_keys
 
-    engine = create_engine_for(HomeLayout.from_env().custody_database_url())
-    try:
-        migrate(engine)
-        with session_factory(engine).begin() as session:
-            keys = ApiKeyRepository(session).all()
-            states = {a.name: a.state.value for a in AccountRepository(session).all()}
-    finally:
-        engine.dispose()
+    keys, states = stored_keys()
     if not keys:
         typer.echo("no keys; add one with `bastion keys add --account NAME --exchange ID`")
         return

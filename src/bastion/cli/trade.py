@@ -105,31 +105,15 @@ def trade(
 
 
 def _stop_bots() -> int:
-    from bastion.storage import BotRepository, create_engine_for, database_url, session_factory
-    from bastion.storage import upgrade as migrate
+    from bastion.services.bots import stop_all_bots
 
-    engine = create_engine_for(database_url())
-    try:
-        migrate(engine)
-        with session_factory(engine).begin() as session:
-            bots = BotRepository(session)
-            enabled = bots.all(enabled=True)
-            for bot in enabled:
-                bots.set_enabled(bot.name, False)
-            return len(enabled)
-    finally:
-        engine.dispose()
+    return stop_all_bots()
 
 
 def _exchanges() -> list[str]:
-    from bastion.storage import AccountRepository, create_engine_for, database_url, session_factory
+    from bastion.services.accounts import account_exchanges
 
-    engine = create_engine_for(database_url())
-    try:
-        with session_factory(engine).begin() as session:
-            return sorted({a.exchange for a in AccountRepository(session).all()})
-    finally:
-        engine.dispose()
+    return account_exchanges()
 
 
 def panic() -> None:

@@ -31,8 +31,7 @@ def web(
     ] = False,
 ) -> None:
     """Serve the REST API until interrupted; prints ``listening on URL`` once it accepts connections."""
-    from bastion.storage import create_engine_for, database_url, session_factory
-    from bastion.storage import upgrade as migrate
+    from bastion.services._db import open_database
     from bastion.web import bind, create_app, is_loopback_host, serve
 
     if not is_loopback_host(host):
@@ -48,10 +47,13 @@ def web(
             err=True,
         )
     sock = bind(host, port)
-    engine = create_engine_for(database_url())
     try:
-        migrate(engine)
-        app = create_app(sessions=session_factory(engine), clock_ms=_now_ms)
+        engine, sessions = open_database()
+    except BaseException:
+        sock.close()
+        raise
+    try:
+        app = create_app(sessions=sessions, clock_ms=_now_ms)
         serve(app, sock, on_ready=_ready)
     finally:
         sock.close()

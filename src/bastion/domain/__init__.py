@@ -1,5 +1,6 @@
-"""Pure domain types: Decimal money, markets and their rounding, orders and fills. No I/O."""
+"""Pure domain types: Decimal money, markets and their rounding, orders and fills, candles. No I/O."""
 
+from bastion.domain.candle import TIMEFRAMES_MS, Candle, timeframe_ms
 from bastion.domain.market import Market, Side
 from bastion.domain.money import Money, Price, Qty, to_decimal
 from bastion.domain.order import (
@@ -16,6 +17,8 @@ from bastion.domain.order import (
 )
 
 __all__ = [
+    "TIMEFRAMES_MS",
+    "Candle",
     "Fill",
     "Market",
     "Money",
@@ -31,5 +34,6 @@ __all__ = [
     "Price",
     "Qty",
     "Side",
+    "timeframe_ms",
     "to_decimal",
 ]

@@ -27,10 +27,11 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from bastion.bots.config import BotConfig
 from bastion.bots.interface import Signal
 from bastion.bots.registry import load_config, make_bot, pairs_of, takes_signals
 from bastion.custody.signer import AsyncSignerClient
-from bastion.domain import Market
+from bastion.domain import Candle, Market
 from bastion.engine.core import BotStatus, EngineCore, NotifyGate, NotifyKind, StopMode
 from bastion.engine.core.effects import STORED, Effect, Notify, RequestCancel, SendOrder
 from bastion.engine.core.events import (
@@ -105,6 +106,8 @@ class Engine:
         Polling interval.
     notifier
         Where deal, fill, stop-loss, denial, status and error notifications go (apprise URLs).
+    feed
+        Also gets every event as (kind, title, body), before rate limiting: ``bastion engine``'s live feed.
     """
 
     def __init__(
@@ -115,9 +118,11 @@ class Engine:
         clock: Callable[[], int],
         options: EngineOptions | None = None,
         notifier: Notifier | None = None,
+        feed: Callable[[str, str, str], None] | None = None,
     ) -> None:
         self.sessions = sessions
         self.notifier = notifier or Notifier()
+        self.feed = feed
         self.gateway = SignerGateway(signer)
         self.clock = clock
         self.options = options or EngineOptions()
@@ -405,19 +410,16 @@ class Engine:
                 for s in SignalRepository(session).pending(bot_id)
             )
 
-    async def _candles(
-        self, bot_id: int
-    ) -> dict[str, tuple[tuple[int, Decimal, Decimal, Decimal, Decimal, Decimal], ...]]:
+    async def _candles(self, bot_id: int) -> dict[str, tuple[Candle, ...]]:
         """The completed candles a bot's config asks for (``timeframe`` and ``candles_wanted``)."""
+        config: BotConfig = self.core.bots[bot_id].config
         slot = self.core.bots[bot_id]
-        timeframe = getattr(slot.config, "timeframe", None)
-        wanted = getattr(slot.config, "candles_wanted", 0)
-        if not isinstance(timeframe, str) or not isinstance(wanted, int) or wanted <= 0:
+        timeframe, wanted = config.timeframe, config.candles_wanted
+        if timeframe is None or wanted <= 0:
             return {}
         series = {}
         for symbol in slot.pairs:
-            candles = await self.hub.candles(slot.exchange, symbol, timeframe, wanted)  # completed ones, shared
-            series[symbol] = tuple((c.ts_ms, c.open, c.high, c.low, c.close, c.volume) for c in candles)
+            series[symbol] = await self.hub.candles(slot.exchange, symbol, timeframe, wanted)  # completed, shared
         return series
 
     # ------------------------------------------------------------------ carrying out effects
@@ -452,6 +454,8 @@ class Engine:
 
     def _notify(self, note: Notify) -> None:
         log.info("%s: %s (%s)", note.kind.value, note.title, note.body.replace("\n", " "))
+        if self.feed is not None:
+            self.feed(note.kind.value, note.title, note.body)
         admitted = self.gate.admit(note.bot_id, note.kind.value, note.title, note.body, self.clock())
         if admitted is not None:
             self.notifier.notify(note.kind.value, *admitted)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Protocol
 
-from bastion.domain import Fill, Market, OrderStatus, OrderType, Side
+from bastion.domain import Candle, Fill, Market, OrderStatus, OrderType, Side
 
 __all__ = [
     "ApiRestrictions",
@@ -25,18 +25,6 @@ __all__ = [
     "Ticker",
     "Trade",
 ]
-
-
-@dataclass(frozen=True, slots=True)
-class Candle:
-    """One OHLCV candle; ``ts_ms`` is its open time."""
-
-    ts_ms: int
-    open: Decimal
-    high: Decimal
-    low: Decimal
-    close: Decimal
-    volume: Decimal
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

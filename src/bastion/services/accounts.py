@@ -1,23 +1,160 @@
-"""The engine's and web's view of the accounts: name, exchange and URL, learnt from the signer.
+"""Accounts as the use cases need them: the record, its markets and prices, its signer view.
+
+Public market data comes straight from the exchange (no key); the policy and the free balances
+come from the signer (``policy_show`` and ``balances``), which alone holds the keys.
 
 In the production layout the signer keeps its accounts (with the sealed keys and signed
 policies) in its own database, which the engine's user cannot read. The engine and the CLI ask
-the signer (``key_status``, an operation of the engine role) and keep the non-secret part here,
-in the main database; bots refer to these rows. In the development layout both are one database
-and this only confirms what is there.
+the signer (``key_status``, an operation of the engine role) and keep the non-secret part
+(name, exchange, URL) in the main database with :func:`sync_accounts`; bots refer to these rows.
+In the development layout both are one database.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, Protocol
 
-from sqlalchemy.orm import Session, sessionmaker
-
+from bastion.domain import Market
 from bastion.errors import ValidationError
-from bastion.storage import AccountRepository
+from bastion.services._db import session
+from bastion.storage.records import AccountRecord
 
-__all__ = ["sync_accounts"]
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
+
+    from bastion.custody.policy.config import PolicyConfig
+
+__all__ = [
+    "MarketSnapshot",
+    "SignerCalls",
+    "SignerView",
+    "account",
+    "account_exchanges",
+    "learn_account",
+    "market_snapshot",
+    "signer_client",
+    "signer_view",
+    "stored_keys",
+    "sync_accounts",
+]
+
+
+class SignerCalls(Protocol):
+    """What the use cases need of a signer client (:class:`~bastion.custody.signer.SignerClient`)."""
+
+    def call(self, op: str, **params: Any) -> Any:
+        """Send one request and return its result."""
+        ...
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MarketSnapshot:
+    """The rules and current prices of some markets of an account's exchange."""
+
+    markets: Mapping[str, Market]
+    prices: Mapping[str, Decimal]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SignerView:
+    """An account as the signer sees it: its policy, its state and its free balances."""
+
+    policy: PolicyConfig
+    state: str
+    reason: str | None
+    free: Mapping[str, Decimal]
+
+
+def account(name: str) -> AccountRecord:
+    """Return the account called ``name``.
+
+    Raises
+    ------
+    ValidationError
+        No such account (the message says how to add its key).
+    """
+    from bastion.storage import AccountRepository
+
+    with session() as s:
+        record = AccountRepository(s).get(name)
+    if record is None:
+        raise ValidationError(f"account {name!r} has no key yet; add one with `bastion keys add --account {name}`")
+    return record
+
+
+def market_snapshot(record: AccountRecord, symbols: Iterable[str]) -> MarketSnapshot:
+    """Return the rules of every market of the account's exchange and the last price of ``symbols``."""
+    from bastion.exchanges.ccxt.adapter import CcxtExchange
+
+    exchange = CcxtExchange(record.exchange, url=record.url)
+    try:
+        markets = exchange.load_markets()
+        prices = {}
+        for symbol in symbols:
+            if symbol in markets:
+                last = exchange.fetch_ticker(symbol).last
+                if last is not None:
+                    prices[symbol] = last
+    finally:
+        exchange.close()
+    return MarketSnapshot(markets=markets, prices=prices)
+
+
+def signer_client() -> SignerCalls:
+    """Return a client of this home's signer (connects on first call)."""
+    from bastion.custody.layout import HomeLayout
+    from bastion.custody.signer.client import SignerClient
+
+    return SignerClient(HomeLayout.from_env().socket, timeout=60)
+
+
+def signer_view(signer: SignerCalls, account_name: str) -> SignerView:
+    """Ask the signer for the account's policy (``policy_show``) and free balances (``balances``).
+
+    Raises
+    ------
+    SignerUnavailable
+        No signer answers.
+    SignerRefused
+        The signer does not know the account.
+    """
+    from bastion.custody.policy.config import PolicyConfig
+
+    shown = signer.call("policy_show", account=account_name)
+    balances = signer.call("balances", account=account_name)
+    return SignerView(
+        policy=PolicyConfig.from_mapping(shown["policy"]),
+        state=str(shown["state"]),
+        reason=shown.get("reason"),
+        free={str(c): Decimal(str(b["free"])) for c, b in balances.items()},
+    )
+
+
+def account_exchanges() -> list[str]:
+    """Return the exchanges of the accounts Bastion knows, sorted (for ``panic``'s revoke steps)."""
+    from bastion.storage import AccountRepository
+
+    with session() as s:
+        return sorted({a.exchange for a in AccountRepository(s).all()})
+
+
+def stored_keys() -> tuple[list[Any], dict[str, str]]:
+    """Return the stored keys' public records (never a secret) and each account's state."""
+    from bastion.custody.layout import HomeLayout
+    from bastion.storage import AccountRepository, ApiKeyRepository, create_engine_for, session_factory, upgrade
+
+    engine = create_engine_for(HomeLayout.from_env().custody_database_url())  # the signer's own database
+    try:
+        upgrade(engine)
+        with session_factory(engine).begin() as s:
+            keys = ApiKeyRepository(s).all()
+            states = {a.name: a.state.value for a in AccountRepository(s).all()}
+    finally:
+        engine.dispose()
+    return keys, states
 
 
 def sync_accounts(sessions: sessionmaker[Session], statuses: Iterable[Mapping[str, Any]]) -> list[str]:
@@ -36,6 +173,8 @@ def sync_accounts(sessions: sessionmaker[Session], statuses: Iterable[Mapping[st
     ValidationError
         An account here is on another exchange than the signer's account of the same name.
     """
+    from bastion.storage import AccountRepository
+
     changed: list[str] = []
     with sessions.begin() as session:
         accounts = AccountRepository(session)
@@ -57,3 +196,32 @@ def sync_accounts(sessions: sessionmaker[Session], statuses: Iterable[Mapping[st
                 accounts.set_url(name, url)
                 changed.append(name)
     return changed
+
+
+def learn_account(name: str) -> None:
+    """Learn an account this database does not know from the signer (production layout).
+
+    The signer alone holds the accounts' keys; ``key_status`` gives their name, exchange and
+    URL, which :func:`sync_accounts` keeps here. A signer that does not answer changes nothing:
+    the caller then says that the account has no key.
+    """
+    from bastion.errors import SignerRefused, SignerUnavailable
+    from bastion.services._db import open_database
+    from bastion.storage import AccountRepository
+
+    with session() as s:
+        if AccountRepository(s).get(name) is not None:
+            return
+    from bastion.custody.layout import HomeLayout
+    from bastion.custody.signer.client import SignerClient
+
+    try:
+        with SignerClient(HomeLayout.from_env().socket, timeout=10) as signer:
+            statuses = signer.call("key_status")
+    except (SignerRefused, SignerUnavailable):
+        return
+    engine, sessions = open_database()
+    try:
+        sync_accounts(sessions, statuses)
+    finally:
+        engine.dispose()

@@ -16,10 +16,13 @@ from decimal import Decimal
 from itertools import pairwise
 from pathlib import Path
 
+from bastion.domain import Candle
+from bastion.domain import timeframe_ms as domain_timeframe_ms
+from bastion.domain.candle import MONTH
 from bastion.errors import ValidationError
 from bastion.services.candle_files import CSV_HEADER, RawCandle, RowProblems, read_raw_candles, utc_text
 from bastion.storage.db import create_engine_for, database_url, session_factory, upgrade
-from bastion.storage.records import Candle, UpsertCounts
+from bastion.storage.records import UpsertCounts
 from bastion.storage.repositories import CandleRepository
 
 __all__ = [
@@ -32,8 +35,6 @@ __all__ = [
     "write_candles_csv",
 ]
 
-_TIMEFRAME = re.compile(r"^([1-9][0-9]*)([smhdwM])$")
-_UNIT_MS = {"s": 1_000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000}
 _SYMBOL = re.compile(r"^[A-Z0-9]+/[A-Z0-9]+(?::[A-Z0-9]+)?$")
 _EXCHANGE = re.compile(r"^[a-z0-9_]{1,32}$")
 _FILE_NAME = re.compile(
@@ -67,20 +68,14 @@ class CandleSeries:
 
 
 def timeframe_ms(timeframe: str) -> int | None:
-    """Return the length of ``timeframe`` (``1m``, ``5m``, ``1h``, ``1d``, ``1w``) in ms; None for months.
+    """Return the length of ``timeframe`` (``1m``, ``5m``, ``1h``, ``1d``, ``1w``) in ms; None for ``1M``.
 
     Raises
     ------
     ValidationError
-        The timeframe is not a number followed by s, m, h, d, w or M.
+        The timeframe is not one of :data:`bastion.domain.TIMEFRAMES_MS` nor ``1M``.
     """
-    match = _TIMEFRAME.match(timeframe)
-    if match is None:
-        raise ValidationError(
-            f"timeframe {timeframe!r} is not valid; expected a number and a unit (s, m, h, d, w, M) such as 5m or 1h"
-        )
-    count, unit = match.groups()
-    return None if unit == "M" else int(count) * _UNIT_MS[unit]
+    return None if timeframe == MONTH else domain_timeframe_ms(timeframe)
 
 
 def infer_series(path: Path) -> tuple[str, str] | None:

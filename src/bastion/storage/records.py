@@ -1,8 +1,8 @@
 """Frozen values the repositories hand out for aggregates that have no domain type yet.
 
 Orders and markets come back as their domain types (:class:`bastion.domain.Order`,
-:class:`bastion.domain.Market`); accounts, bots, deals, candles and log events come back as
-the records below.
+:class:`bastion.domain.Market`); candles as :class:`bastion.domain.Candle`; accounts, bots, deals and
+log events come back as the records below.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ __all__ = [
     "AccountRecord",
     "AccountState",
     "BotRecord",
-    "Candle",
     "DealDirection",
     "DealRecord",
     "DealStatus",
@@ -97,21 +96,6 @@ class DealRecord:
     opened_at: datetime
     closed_at: datetime | None = None
     outcome: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Candle:
-    """One OHLCV candle; ``ts_ms`` is its open time in epoch milliseconds (UTC).
-
-    ``volume`` is None when the source had none (NaN), e.g. mark-price candles.
-    """
-
-    ts_ms: int
-    open: Decimal
-    high: Decimal
-    low: Decimal
-    close: Decimal
-    volume: Decimal | None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

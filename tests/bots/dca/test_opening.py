@@ -86,13 +86,13 @@ RSI = {"type": "rsi", "period": 14, "timeframe": "5m", "threshold": 30}
 
 def _at(h: Harness, i: int) -> None:
     """Stand at the open of bundled candle ``i``: candles before it are complete."""
-    h.now_ms = CANDLES[i][0]
+    h.now_ms = CANDLES[i].ts_ms
     h.candles = {"BTC/USDT": tuple(CANDLES[i - 141 : i])}
-    h.move("BTC/USDT", CANDLES[i - 1][4])
+    h.move("BTC/USDT", CANDLES[i - 1].close)
 
 
 def test_rsi_start_waits_for_the_next_candle_close_then_opens_below_the_threshold():
-    closes = [c[4] for c in CANDLES]
+    closes = [c.close for c in CANDLES]
     assert rsi(closes[266 - 141 : 266], 14) >= 30
     assert rsi(closes[267 - 141 : 267], 14) < 30  # 26.87
 
@@ -101,14 +101,14 @@ def test_rsi_start_waits_for_the_next_candle_close_then_opens_below_the_threshol
         _at(h, i)
         waiting = h.decide()
         assert waiting.actions == ()
-        assert waiting.wake_at_ms == CANDLES[i][0] + FIVE_MINUTES
+        assert waiting.wake_at_ms == CANDLES[i].ts_ms + FIVE_MINUTES
         assert waiting.notes[0].startswith("BTC/USDT: RSI(14) ")
     _at(h, 267)
     assert _opened(h.decide()) == ["BTC/USDT"]
 
 
 def test_rsi_start_for_a_short_opens_above_100_minus_threshold():
-    closes = [c[4] for c in CANDLES]
+    closes = [c.close for c in CANDLES]
     assert rsi(closes[158 - 141 : 158], 14) > 70  # 72.04
     h = Harness(dca_bot(start_condition=RSI, direction="short"), {"BTC/USDT": BTC_USDT}, {"BTC/USDT": P0})
     _at(h, 157)

@@ -16,7 +16,6 @@ def test_public_surface_is_pinned():
         "RsiStart",
         "SignalStart",
         "StartCondition",
-        "TIMEFRAMES_MS",
         "TakeProfitStep",
         "average_entry_price",
         "base_change",

@@ -58,11 +58,11 @@ CONFIGS: dict[str, dict[str, Any]] = {
 @pytest.mark.parametrize("name", list(CONFIGS))
 def test_replay_keeps_every_deal_consistent_and_decides_deterministically(name: str):
     bot = dca_bot(**CONFIGS[name])
-    h = Harness(bot, {"BTC/USDT": BTC_USDT}, {"BTC/USDT": CANDLES[0][4]}, fee_rate="0.001", buy_fee_in_base=True)
+    h = Harness(bot, {"BTC/USDT": BTC_USDT}, {"BTC/USDT": CANDLES[0].close}, fee_rate="0.001", buy_fee_in_base=True)
     for i, candle in enumerate(CANDLES[1:4000], start=1):
-        h.now_ms = candle[0]
+        h.now_ms = candle.ts_ms
         h.candles = {"BTC/USDT": tuple(CANDLES[max(0, i - 141) : i])}
-        h.move("BTC/USDT", candle[4], high=candle[2], low=candle[3])
+        h.move("BTC/USDT", candle.close, high=candle.high, low=candle.low)
         view = h.view()
         assert bot.decide(view) == bot.decide(view)
         before = len(h.decisions)
@@ -70,8 +70,8 @@ def test_replay_keeps_every_deal_consistent_and_decides_deterministically(name: 
         for decision in h.decisions[before:]:
             # A watch wakes the bot while the price is beyond it: it must lie ahead of the last price.
             for watch in decision.watch:
-                assert watch.above is None or watch.above > candle[4]
-                assert watch.below is None or watch.below < candle[4]
+                assert watch.above is None or watch.above > candle.close
+                assert watch.below is None or watch.below < candle.close
             assert decision.wake_at_ms is None or decision.wake_at_ms > h.now_ms
     assert len(h.closed) >= 10
     for deal in h.closed:

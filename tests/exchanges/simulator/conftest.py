@@ -8,7 +8,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from bastion.exchanges.simulator.candles import Candle, CandleSeries
+from bastion.domain import Candle
+from bastion.exchanges.simulator.candles import CandleSeries
 from bastion.exchanges.simulator.matching import FeeSchedule
 from bastion.exchanges.simulator.rules import MarketRules
 from bastion.exchanges.simulator.venue import Venue

@@ -58,21 +58,21 @@ def btc() -> MarketData:
 def test_klines_show_only_replayed_candles(btc):
     rows = btc.klines("5m", start_time=None, end_time=None, limit=1000)
     assert len(rows) == 301
-    assert rows[-1][0] == btc.engine.candle.open_time
+    assert rows[-1][0] == btc.engine.candle.ts_ms
     assert rows[-1][6] == rows[-1][0] + 300_000 - 1
-    future = btc.engine.candles[301].open_time
+    future = btc.engine.candles[301].ts_ms
     assert btc.klines("5m", start_time=future, end_time=None, limit=10) == []
 
 
 def test_klines_start_end_and_limit_select_like_binance(btc):
     series = btc.engine.candles
-    start = series[10].open_time
+    start = series[10].ts_ms
     rows = btc.klines("5m", start_time=start, end_time=None, limit=5)
-    assert [r[0] for r in rows] == [series[i].open_time for i in range(10, 15)]
-    end = series[50].open_time
+    assert [r[0] for r in rows] == [series[i].ts_ms for i in range(10, 15)]
+    end = series[50].ts_ms
     rows = btc.klines("5m", start_time=None, end_time=end, limit=3)
-    assert [r[0] for r in rows] == [series[i].open_time for i in (48, 49, 50)]
-    rows = btc.klines("5m", start_time=start, end_time=series[12].open_time, limit=500)
+    assert [r[0] for r in rows] == [series[i].ts_ms for i in (48, 49, 50)]
+    rows = btc.klines("5m", start_time=start, end_time=series[12].ts_ms, limit=500)
     assert len(rows) == 3
     assert len(btc.klines("5m", start_time=None, end_time=None, limit=500)) == 301
 
@@ -82,7 +82,7 @@ def test_larger_intervals_aggregate_native_candles_and_the_current_bucket_is_par
     hourly = btc.klines("1h", start_time=None, end_time=None, limit=1000)
     assert all(r[0] % 3_600_000 == 0 for r in hourly)
     first_full = hourly[1]
-    members = [c for c in series.candles[:301] if first_full[0] <= c.open_time < first_full[0] + 3_600_000]
+    members = [c for c in series.candles[:301] if first_full[0] <= c.ts_ms < first_full[0] + 3_600_000]
     assert len(members) == 12
     assert first_full[1:6] == [
         f"{members[0].open:.8f}",

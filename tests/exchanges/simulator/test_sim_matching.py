@@ -264,7 +264,7 @@ def test_the_replay_stays_on_the_last_candle_when_the_data_ends(core, make_venue
 
 def test_now_in_the_market_is_the_close_of_the_current_candle(core, make_venue):
     engine = make_venue(candles=core.flat_candles(3), start=1).engine("BTCUSDT")
-    assert engine.market_time == engine.candle.open_time + 60_000
+    assert engine.market_time == engine.candle.ts_ms + 60_000
 
 
 def test_ids_are_deterministic_and_increase_per_symbol(make_venue):

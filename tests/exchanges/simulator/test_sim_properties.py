@@ -8,8 +8,9 @@ from decimal import Decimal
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bastion.domain import Candle
 from bastion.exchanges.simulator.apierrors import ApiError
-from bastion.exchanges.simulator.candles import Candle, CandleSeries
+from bastion.exchanges.simulator.candles import CandleSeries
 from bastion.exchanges.simulator.matching import FeeSchedule
 from bastion.exchanges.simulator.rules import MarketRules
 from bastion.exchanges.simulator.venue import Venue

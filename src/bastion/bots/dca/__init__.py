@@ -17,10 +17,9 @@ from bastion.bots.dca.formulas import (
     take_profit_price,
     trailing_stop_price,
 )
-from bastion.bots.dca.start import TIMEFRAMES_MS, AsapStart, RsiStart, SignalStart, StartCondition
+from bastion.bots.dca.start import AsapStart, RsiStart, SignalStart, StartCondition
 
 __all__ = [
-    "TIMEFRAMES_MS",
     "AsapStart",
     "DcaBot",
     "DcaConfig",

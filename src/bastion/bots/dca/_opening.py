@@ -69,7 +69,7 @@ def open_deals(config: DcaConfig, view: BotView, out: Outcome) -> None:
 
 
 def _rsi_ready(config: DcaConfig, condition: RsiStart, view: BotView, pair: str) -> tuple[bool, str]:
-    closes = [candle[4] for candle in view.candles.get(pair, ())]
+    closes = [candle.close for candle in view.candles.get(pair, ())]
     value = rsi(closes, condition.period)
     if value is None:
         return False, f"RSI({condition.period}) needs {condition.period + 1} candles, have {len(closes)}"

@@ -36,12 +36,13 @@ from decimal import Decimal
 from itertools import pairwise
 from typing import Any, Literal
 
-from bastion.bots.dca import _fields as f
+from bastion.bots import _fields as f
 from bastion.bots.dca._market_check import check_markets
 from bastion.bots.dca.formulas import safety_order_deviation_pct, safety_order_size
 from bastion.bots.dca.start import (
     AsapStart,
     RsiStart,
+    SignalStart,
     StartCondition,
     parse_start_condition,
 )
@@ -84,7 +85,7 @@ def _steps(data: object) -> tuple[TakeProfitStep, ...]:
         if isinstance(item, TakeProfitStep):
             steps.append(item)
             continue
-        table = f.table(item, ("amount_pct", "profit_pct"), f"take_profit_steps[{index}]")
+        table = f.check_keys(item, ("amount_pct", "profit_pct"), f"take_profit_steps[{index}]")
         missing = [name for name in ("amount_pct", "profit_pct") if name not in table]
         if missing:
             raise ConfigError(f"take_profit_steps[{index}] must give amount_pct and profit_pct; missing {missing[0]}")
@@ -263,6 +264,11 @@ class DcaConfig:
         """
         return 10 * self.start_condition.period + 1 if isinstance(self.start_condition, RsiStart) else 0
 
+    @property
+    def takes_signals(self) -> bool:
+        """Whether its deals start on webhook signals (``start_condition.type = "signal"``)."""
+        return isinstance(self.start_condition, SignalStart)
+
     def safety_order_size_at(self, n: int) -> Decimal:
         """Return the quote size of safety order ``n`` (1-based)."""
         assert self.safety_order_size is not None
@@ -289,7 +295,7 @@ class DcaConfig:
             missing, or a value is invalid.
         """
         names = [item.name for item in fields(cls)]
-        table = f.table(data, names, "DCA bot config")
+        table = f.check_keys(data, names, "DCA bot config")
         required = ("name", "account", "pairs", "base_order_size")
         missing = [name for name in required if name not in table]
         if missing:

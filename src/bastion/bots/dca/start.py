@@ -7,30 +7,14 @@ from dataclasses import dataclass, fields
 from decimal import Decimal
 from typing import Literal
 
-from bastion.bots.dca import _fields as f
+from bastion.bots import _fields as f
+from bastion.domain import TIMEFRAMES_MS
 from bastion.errors import ConfigError
 
-__all__ = ["TIMEFRAMES_MS", "AsapStart", "RsiStart", "SignalStart", "StartCondition", "parse_start_condition"]
+__all__ = ["AsapStart", "RsiStart", "SignalStart", "StartCondition", "parse_start_condition"]
 
 _ZERO = Decimal(0)
 _HUNDRED = Decimal(100)
-
-#: Candle timeframes an ``rsi`` start condition accepts, with their length in milliseconds.
-TIMEFRAMES_MS: Mapping[str, int] = {
-    "1m": 60_000,
-    "3m": 180_000,
-    "5m": 300_000,
-    "15m": 900_000,
-    "30m": 1_800_000,
-    "1h": 3_600_000,
-    "2h": 7_200_000,
-    "4h": 14_400_000,
-    "6h": 21_600_000,
-    "8h": 28_800_000,
-    "12h": 43_200_000,
-    "1d": 86_400_000,
-}
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AsapStart:
@@ -87,5 +71,5 @@ def parse_start_condition(data: object) -> StartCondition:
         raise ConfigError(f'start_condition must be a table such as {{type = "asap"}}, got {data!r}')
     kind = f.choice(data.get("type"), "start_condition.type", _START_TYPES)
     cls = _START_TYPES[kind]
-    f.table(data, [field.name for field in fields(cls)], f"start_condition (type {kind!r})")
+    f.check_keys(data, [field.name for field in fields(cls)], f"start_condition (type {kind!r})")
     return cls(**{str(key): value for key, value in data.items()})

@@ -9,6 +9,7 @@ from itertools import pairwise
 from typing import Any, Literal
 
 from bastion.bots import _fields as f
+from bastion.bots.config import OnePair
 from bastion.bots.grid.levels import Ladder, Spacing, grid_levels
 from bastion.domain import Market
 from bastion.errors import ConfigError, MarketRuleError
@@ -27,7 +28,7 @@ _REQUIRED = ("name", "account", "pair", "lower_price", "upper_price", "grid_coun
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class GridConfig:
+class GridConfig(OnePair):
     """A grid bot: buy low and sell one level higher, over and over, inside a price range.
 
     Parameters
@@ -142,8 +143,8 @@ class GridConfig:
             quote_per_grid=self.quote_per_grid,
         )
 
-    def check_markets(self, markets: Mapping[str, Market]) -> None:
-        """Refuse, at creation, a grid whose orders the market would reject.
+    def check_markets(self, markets: Mapping[str, Market], *, prices: Mapping[str, Decimal] | None = None) -> None:
+        """Refuse, at creation, a grid whose orders the market would reject (``prices`` is not needed).
 
         Checks that every level survives tick rounding as a distinct valid price and that every
         interval's order (``investment_quote / grid_count`` worth of base at its buy level, floored

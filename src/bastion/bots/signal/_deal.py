@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from bastion.bots._outcome import Outcome
 from bastion.bots.interface import BotView, CloseDeal, DealOutcome, DealView, OrderRole, OrderView
 from bastion.bots.signal._orders import (
     ENTRY,
     EXIT,
     STOP_LOSS,
     TAKE_PROFIT,
-    Outcome,
     base_change,
     entry_order,
     exit_side,

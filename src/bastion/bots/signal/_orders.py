@@ -2,20 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from decimal import Decimal
 
-from bastion.bots.interface import (
-    Action,
-    CancelOrder,
-    Decision,
-    Direction,
-    OrderRole,
-    OrderView,
-    PlaceOrder,
-    SaveState,
-    Watch,
-)
+from bastion.bots.interface import Direction, OrderRole, OrderView, PlaceOrder
 from bastion.domain import Market, OrderType
 from bastion.domain.market import Side
 from bastion.errors import MarketRuleError, ValidationError
@@ -123,30 +112,3 @@ def market_order(deal: int, leg: str, market: Market, side: Side, amount: Decima
         deal=deal, leg=leg, role=role, symbol=market.symbol, side=side, type=OrderType.MARKET, amount=amount
     )
 
-
-@dataclass(slots=True)
-class Outcome:
-    """What one ``decide`` call collects before it becomes a frozen Decision."""
-
-    actions: list[Action] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    watches: list[Watch] = field(default_factory=list)
-
-    def act(self, action: Action) -> None:
-        self.actions.append(action)
-
-    def cancel(self, deal: int, legs: list[str], reason: str) -> None:
-        for leg in legs:
-            self.actions.append(CancelOrder(deal=deal, leg=leg, reason=reason))
-
-    def save(self, deal: int | str | None, values: dict[str, str]) -> None:
-        self.actions.append(SaveState(deal=deal, values=values))
-
-    def note(self, text: str) -> None:
-        self.notes.append(text)
-
-    def watch(self, symbol: str, *, above: Decimal | None = None, below: Decimal | None = None) -> None:
-        self.watches.append(Watch(symbol=symbol, above=above, below=below))
-
-    def decision(self) -> Decision:
-        return Decision(actions=tuple(self.actions), watch=tuple(self.watches), notes=tuple(self.notes))

@@ -29,9 +29,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bastion.bots._outcome import Outcome
 from bastion.bots.interface import BotView, Decision, OpenDeal, Signal
 from bastion.bots.signal._deal import CURRENCY_KEY, SIGNAL_KEY, SIZE_KEY, manage_deal
-from bastion.bots.signal._orders import Outcome, entry_order
+from bastion.bots.signal._orders import entry_order
 from bastion.bots.signal.config import SignalConfig, action_direction
 
 __all__ = ["SignalBot"]

@@ -27,8 +27,9 @@ from dataclasses import dataclass, fields
 from decimal import Decimal
 from typing import Any, Literal
 
+from bastion.bots import _fields as f
+from bastion.bots.config import PricesOnly
 from bastion.bots.interface import Direction
-from bastion.bots.signal import _fields as f
 from bastion.domain import Market
 from bastion.errors import ConfigError
 
@@ -58,7 +59,7 @@ def action_direction(action: str) -> Direction:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class SignalConfig:
+class SignalConfig(PricesOnly):
     """A signal bot's settings. See the module docstring for defaults.
 
     Parameters
@@ -112,12 +113,12 @@ class SignalConfig:
         f.text(self.account, "account")
         put(self, "pairs", f.symbols(self.pairs, "pairs"))
         put(self, "directions", f.choices(self.directions, "directions", ("long", "short")))
-        put(self, "order_size", f.decimal(self.order_size, "order_size", above=_ZERO))
+        put(self, "order_size", f.decimal_in(self.order_size, "order_size", above=_ZERO))
         f.choice(self.order_currency, "order_currency", ("quote", "base"))
         if self.max_order_size is None:
             put(self, "max_order_size", self.order_size)
         else:
-            limit = f.decimal(self.max_order_size, "max_order_size", above=_ZERO)
+            limit = f.decimal_in(self.max_order_size, "max_order_size", above=_ZERO)
             if limit < self.order_size:
                 raise ConfigError(
                     f"max_order_size must be at least order_size {self.order_size}, got {self.max_order_size!r}"
@@ -126,10 +127,11 @@ class SignalConfig:
         f.integer(self.max_lag_s, "max_lag_s", minimum=1, maximum=_MAX_LAG_S)
         if self.take_profit_pct is not None:
             below = _HUNDRED if "short" in self.directions else None
-            put(self, "take_profit_pct", f.decimal(self.take_profit_pct, "take_profit_pct", above=_ZERO, below=below))
+            take_profit = f.decimal_in(self.take_profit_pct, "take_profit_pct", above=_ZERO, below=below)
+            put(self, "take_profit_pct", take_profit)
         if self.stop_loss_pct is not None:
             below = _HUNDRED if "long" in self.directions else None
-            put(self, "stop_loss_pct", f.decimal(self.stop_loss_pct, "stop_loss_pct", above=_ZERO, below=below))
+            put(self, "stop_loss_pct", f.decimal_in(self.stop_loss_pct, "stop_loss_pct", above=_ZERO, below=below))
         f.integer(self.max_active_deals, "max_active_deals", minimum=1)
 
     # --- construction -------------------------------------------------------------------------
@@ -148,7 +150,7 @@ class SignalConfig:
             missing, or a value is invalid.
         """
         names = [field.name for field in fields(cls)]
-        table = f.table(data, names, "signal bot config")
+        table = f.check_keys(data, names, "signal bot config")
         required = ("name", "account", "pairs", "order_size")
         missing = [name for name in required if name not in table]
         if missing:
@@ -224,6 +226,11 @@ class SignalConfig:
         return None
 
     # --- markets -------------------------------------------------------------------------------
+
+    @property
+    def takes_signals(self) -> bool:
+        """True: it acts on webhook signals."""
+        return True
 
     def check_markets(self, markets: Mapping[str, Market], *, prices: Mapping[str, Decimal] | None = None) -> None:
         """Refuse a bot whose default entry could not be placed on its markets.

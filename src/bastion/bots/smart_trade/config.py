@@ -39,6 +39,7 @@ from itertools import pairwise
 from typing import Any, Literal
 
 from bastion.bots import _fields as f
+from bastion.bots.config import OnePair
 from bastion.bots.interface import Direction
 from bastion.domain import Market
 from bastion.errors import ConfigError, MarketRuleError
@@ -239,7 +240,7 @@ class StopLoss:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class SmartTradeConfig:
+class SmartTradeConfig(OnePair):
     """One trade with an entry, take-profit targets and a stop loss. See the module docstring.
 
     Parameters

@@ -27,7 +27,7 @@ from bastion.bots.interface import (
     SaveState,
     Signal,
 )
-from bastion.domain import Order, OrderStatus, OrderType
+from bastion.domain import Candle, Order, OrderStatus, OrderType
 from bastion.domain import OrderAccepted as DomainAccepted
 from bastion.domain import OrderCancelled as DomainCancelled
 from bastion.domain import OrderExpired as DomainExpired
@@ -199,7 +199,7 @@ class EngineCore:
         bot_id: int,
         *,
         balances: Mapping[str, Decimal] | None = None,
-        candles: Mapping[str, tuple[tuple[int, Decimal, Decimal, Decimal, Decimal, Decimal], ...]] | None = None,
+        candles: Mapping[str, tuple[Candle, ...]] | None = None,
         signals: tuple[Signal, ...] = (),
     ) -> BotView:
         """Build the read-only view the bot decides on (its managed deals, prices, state, clock)."""

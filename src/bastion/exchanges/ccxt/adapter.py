@@ -12,7 +12,7 @@ from typing import Any
 
 import ccxt
 
-from bastion.domain import Market, OrderType, Side
+from bastion.domain import Candle, Market, OrderType, Side
 from bastion.errors import BadSymbol, ExchangeError, MarketRuleError, ValidationError
 from bastion.exchanges.ccxt.errors import translate
 from bastion.exchanges.ccxt.factory import create_client
@@ -26,7 +26,7 @@ from bastion.exchanges.ccxt.parse import (
     parse_trade,
 )
 from bastion.exchanges.credentials import ApiCredentials
-from bastion.exchanges.port import ApiRestrictions, Balance, Candle, OrderBook, OrderSnapshot, Ticker, Trade
+from bastion.exchanges.port import ApiRestrictions, Balance, OrderBook, OrderSnapshot, Ticker, Trade
 
 __all__ = ["AsyncCcxtExchange", "CcxtExchange"]
 

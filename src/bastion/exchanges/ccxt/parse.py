@@ -9,9 +9,9 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from bastion.domain import OrderStatus, OrderType
+from bastion.domain import Candle, OrderStatus, OrderType
 from bastion.errors import ExchangeError
-from bastion.exchanges.port import ApiRestrictions, Balance, Candle, OrderBook, OrderSnapshot, Ticker, Trade
+from bastion.exchanges.port import ApiRestrictions, Balance, OrderBook, OrderSnapshot, Ticker, Trade
 
 __all__ = [
     "dec",

@@ -17,7 +17,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from bastion.exchanges.simulator.api import BinanceApi
-from bastion.exchanges.simulator.candles import timeframe_name
+from bastion.exchanges.simulator.candles import timeframe_name, volume_of
 from bastion.exchanges.simulator.faults import FaultPlan, FaultSpecError
 from bastion.exchanges.simulator.format import fmt
 from bastion.exchanges.simulator.keys import DEFAULT_RESTRICTIONS, KeyEntry
@@ -84,13 +84,13 @@ class AdminApi:
             "symbol": engine.rules.symbol,
             "index": engine.index,
             "last_index": len(engine.candles) - 1,
-            "openTime": c.open_time,
-            "closeTime": c.open_time + engine.candles.timeframe_ms - 1,
+            "openTime": c.ts_ms,
+            "closeTime": c.ts_ms + engine.candles.timeframe_ms - 1,
             "open": fmt(c.open, d.price),
             "high": fmt(c.high, d.price),
             "low": fmt(c.low, d.price),
             "close": fmt(c.close, d.price),
-            "volume": fmt(c.volume, d.qty),
+            "volume": fmt(volume_of(c), d.qty),
         }
 
     def advance(self, params: Params, body: bytes) -> Any:

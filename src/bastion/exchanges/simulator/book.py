@@ -13,7 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from bastion.exchanges.simulator.candles import Candle
+from bastion.domain import Candle
+from bastion.exchanges.simulator.candles import volume_of
 from bastion.exchanges.simulator.rules import MarketRules
 
 __all__ = ["DEPTH_FRACTION", "LEVELS", "Book", "build_book"]
@@ -58,7 +59,7 @@ def build_book(candle: Candle, rules: MarketRules) -> Book:
     best_bid = rules.ceil_price(close) - tick
     best_ask = rules.floor_price(close) + tick
     spacing = max(tick, rules.floor_price((candle.high - candle.low) / (2 * LEVELS)))
-    per_side = candle.volume * DEPTH_FRACTION
+    per_side = volume_of(candle) * DEPTH_FRACTION
     sizes = [max(rules.min_qty, rules.floor_qty(per_side * (i + 1) / _WEIGHT_TOTAL)) for i in range(LEVELS)]
     bids: list[list[Decimal]] = []
     asks: list[list[Decimal]] = []

@@ -14,56 +14,24 @@ from decimal import Decimal, InvalidOperation
 from itertools import pairwise
 from pathlib import Path
 
+from bastion.domain import TIMEFRAMES_MS, Candle
 from bastion.errors import ConfigError
 
 __all__ = [
-    "INTERVALS",
-    "Candle",
     "CandleSeries",
     "aggregate",
     "bucket_start",
     "load_candles_csv",
     "parse_candles_csv",
     "timeframe_name",
+    "volume_of",
 ]
 
-_MIN = 60_000
-_HOUR = 60 * _MIN
-_DAY = 24 * _HOUR
-
-#: Binance kline intervals and their length in milliseconds (1M has no fixed length).
-INTERVALS: dict[str, int] = {
-    "1s": 1_000,
-    "1m": _MIN,
-    "3m": 3 * _MIN,
-    "5m": 5 * _MIN,
-    "15m": 15 * _MIN,
-    "30m": 30 * _MIN,
-    "1h": _HOUR,
-    "2h": 2 * _HOUR,
-    "4h": 4 * _HOUR,
-    "6h": 6 * _HOUR,
-    "8h": 8 * _HOUR,
-    "12h": 12 * _HOUR,
-    "1d": _DAY,
-    "3d": 3 * _DAY,
-    "1w": 7 * _DAY,
-}
+_DAY = 86_400_000
 # Weekly candles start on Monday 00:00 UTC; the epoch was a Thursday.
 _WEEK_OFFSET = 4 * _DAY
+_ZERO = Decimal(0)
 _HEADER = ["timestamp_ms", "open", "high", "low", "close", "volume"]
-
-
-@dataclass(frozen=True, slots=True)
-class Candle:
-    """One candle: open time (epoch ms) and Decimal prices and base volume."""
-
-    open_time: int
-    open: Decimal
-    high: Decimal
-    low: Decimal
-    close: Decimal
-    volume: Decimal
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -78,7 +46,7 @@ class CandleSeries:
     def __post_init__(self) -> None:
         if not self.candles:
             raise ConfigError(f"{self.source or 'candle series'}: no candles; expected at least one row")
-        object.__setattr__(self, "open_times", tuple(c.open_time for c in self.candles))
+        object.__setattr__(self, "open_times", tuple(c.ts_ms for c in self.candles))
 
     def __len__(self) -> int:
         return len(self.candles)
@@ -106,9 +74,14 @@ class CandleSeries:
         return bisect_left(self.open_times, open_time)
 
 
+def volume_of(candle: Candle) -> Decimal:
+    """Return a candle's base volume (recorded candles always have one; zero when a source had none)."""
+    return _ZERO if candle.volume is None else candle.volume
+
+
 def timeframe_name(timeframe_ms: int) -> str:
     """Return the Binance interval name for ``timeframe_ms`` or ``"<n>ms"`` when it has none."""
-    for name, ms in INTERVALS.items():
+    for name, ms in TIMEFRAMES_MS.items():
         if ms == timeframe_ms:
             return name
     return f"{timeframe_ms}ms"
@@ -116,7 +89,7 @@ def timeframe_name(timeframe_ms: int) -> str:
 
 def bucket_start(open_time: int, interval_ms: int) -> int:
     """Return the open time of the ``interval_ms`` candle containing ``open_time`` (Binance alignment)."""
-    offset = _WEEK_OFFSET if interval_ms == INTERVALS["1w"] else 0
+    offset = _WEEK_OFFSET if interval_ms == TIMEFRAMES_MS["1w"] else 0
     return (open_time - offset) // interval_ms * interval_ms + offset
 
 
@@ -124,13 +97,13 @@ def aggregate(candles: Sequence[Candle], open_time: int) -> Candle:
     """Merge consecutive ``candles`` into one candle opening at ``open_time``."""
     high = candles[0].high
     low = candles[0].low
-    volume = Decimal(0)
+    volume = _ZERO
     for c in candles:
         if c.high > high:
             high = c.high
         if c.low < low:
             low = c.low
-        volume += c.volume
+        volume += volume_of(c)
     return Candle(open_time, candles[0].open, high, low, candles[-1].close, volume)
 
 
@@ -197,14 +170,14 @@ def parse_candles_csv(text: str, source: str = "candles") -> CandleSeries:
         o, h, low, c, v = (_decimal(row[i].strip(), _HEADER[i], where) for i in range(1, 6))
         if low > h or not (low <= o <= h) or not (low <= c <= h):
             raise ConfigError(f"{where}: expected low <= open, close <= high, got o={o} h={h} l={low} c={c}")
-        if candles and open_time <= candles[-1].open_time:
+        if candles and open_time <= candles[-1].ts_ms:
             raise ConfigError(
-                f"{where}: timestamps must increase strictly, got {open_time} after {candles[-1].open_time}"
+                f"{where}: timestamps must increase strictly, got {open_time} after {candles[-1].ts_ms}"
             )
         candles.append(Candle(open_time, o, h, low, c, v))
     if not candles:
         raise ConfigError(f"{path}: no candle rows after the header")
     if len(candles) == 1:
         raise ConfigError(f"{path}: one candle is not enough to infer the timeframe; expected at least two")
-    timeframe = min(b.open_time - a.open_time for a, b in pairwise(candles))
+    timeframe = min(b.ts_ms - a.ts_ms for a, b in pairwise(candles))
     return CandleSeries(tuple(candles), timeframe, source=source)

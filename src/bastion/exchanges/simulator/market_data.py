@@ -12,9 +12,10 @@ from bisect import bisect_left, bisect_right
 from decimal import Decimal
 from typing import Any
 
+from bastion.domain import TIMEFRAMES_MS, Candle
 from bastion.exchanges.simulator.apierrors import BAD_INTERVAL, ApiError
 from bastion.exchanges.simulator.book import Book
-from bastion.exchanges.simulator.candles import INTERVALS, Candle, aggregate, bucket_start
+from bastion.exchanges.simulator.candles import aggregate, bucket_start, volume_of
 from bastion.exchanges.simulator.format import fmt, q8
 from bastion.exchanges.simulator.matching import SymbolEngine
 from bastion.exchanges.simulator.render import Decimals
@@ -64,7 +65,7 @@ class MarketData:
     def _interval(self, interval: str) -> _Buckets:
         buckets = self._buckets.get(interval)
         if buckets is None:
-            interval_ms = INTERVALS.get(interval)
+            interval_ms = TIMEFRAMES_MS.get(interval)
             native = self.engine.candles.timeframe_ms
             if interval_ms is None or interval_ms < native or interval_ms % native != 0:
                 raise ApiError(BAD_INTERVAL, "Invalid interval.")
@@ -73,18 +74,18 @@ class MarketData:
 
     def _row(self, candle: Candle, interval_ms: int, count: int) -> list[Any]:
         d = self.decimals
-        quote_volume = q8(candle.volume * (candle.high + candle.low + candle.close) / _THREE)
+        quote_volume = q8(volume_of(candle) * (candle.high + candle.low + candle.close) / _THREE)
         return [
-            candle.open_time,
+            candle.ts_ms,
             fmt(candle.open, d.price),
             fmt(candle.high, d.price),
             fmt(candle.low, d.price),
             fmt(candle.close, d.price),
-            fmt(candle.volume, d.qty),
-            candle.open_time + interval_ms - 1,
+            fmt(volume_of(candle), d.qty),
+            candle.ts_ms + interval_ms - 1,
             fmt(quote_volume),
             count,
-            fmt(candle.volume * _HALF, d.qty),
+            fmt(volume_of(candle) * _HALF, d.qty),
             fmt(quote_volume * _HALF),
             "0",
         ]
@@ -130,11 +131,11 @@ class MarketData:
         now = engine.market_time
         first = max(0, series.index_at_or_after(now - _DAY_MS))
         window = series.candles[first : engine.index + 1]
-        merged = aggregate(window, window[0].open_time)
-        quote_volume = sum((c.volume * (c.high + c.low + c.close) / _THREE for c in window), Decimal(0))
+        merged = aggregate(window, window[0].ts_ms)
+        quote_volume = sum((volume_of(c) * (c.high + c.low + c.close) / _THREE for c in window), Decimal(0))
         change = merged.close - merged.open
         percent = (change / merged.open * 100) if merged.open else Decimal(0)
-        weighted = quote_volume / merged.volume if merged.volume else merged.close
+        weighted = quote_volume / volume_of(merged) if volume_of(merged) else merged.close
         prev_close = series.candles[first - 1].close if first > 0 else merged.open
         self._stats = {
             "priceChange": fmt(change, d.price),
@@ -146,9 +147,9 @@ class MarketData:
             "openPrice": fmt(merged.open, d.price),
             "highPrice": fmt(merged.high, d.price),
             "lowPrice": fmt(merged.low, d.price),
-            "volume": fmt(merged.volume, d.qty),
+            "volume": fmt(volume_of(merged), d.qty),
             "quoteVolume": fmt(q8(quote_volume)),
-            "openTime": window[0].open_time,
+            "openTime": window[0].ts_ms,
             "closeTime": now - 1,
             "firstId": -1,
             "lastId": -1,

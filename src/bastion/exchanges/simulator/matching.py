@@ -27,6 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
+from bastion.domain import Candle
 from bastion.exchanges.simulator.accounts import Ledger
 from bastion.exchanges.simulator.apierrors import (
     INVALID_ORDER_TYPE,
@@ -39,7 +40,7 @@ from bastion.exchanges.simulator.apierrors import (
     mandatory,
 )
 from bastion.exchanges.simulator.book import Book, build_book
-from bastion.exchanges.simulator.candles import Candle, CandleSeries
+from bastion.exchanges.simulator.candles import CandleSeries
 from bastion.exchanges.simulator.format import q8
 from bastion.exchanges.simulator.orders import (
     BUY,
@@ -148,7 +149,7 @@ class SymbolEngine:
     @property
     def market_time(self) -> int:
         """Return "now" in the market: the close (end) of the current candle, epoch ms."""
-        return self.candle.open_time + self.candles.timeframe_ms
+        return self.candle.ts_ms + self.candles.timeframe_ms
 
     @property
     def at_end(self) -> bool:

@@ -8,9 +8,10 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
+from bastion.domain import Candle
 from bastion.errors import ValidationError
 from bastion.storage.models import CandleRow
-from bastion.storage.records import Candle, UpsertCounts
+from bastion.storage.records import UpsertCounts
 from bastion.storage.repositories._base import Repository
 
 __all__ = ["CandleRepository"]

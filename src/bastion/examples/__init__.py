@@ -1,0 +1,1 @@
+"""Commented example bot configs (``bastion bot template TYPE`` prints one)."""
