@@ -35,8 +35,7 @@ def _install(*args: str, user: int | None = None) -> subprocess.CompletedProcess
     command = [sys.executable, "-m", "bastion", "install", *args]
     if user is not None:
         command = ["setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups", *command]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BASTION_")}
-    env["BASTION_HOME"] = "/nonexistent-bastion-home" if user is None else "/tmp"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BASTION_")}  # install needs no home
     return subprocess.run(command, capture_output=True, text=True, timeout=60, check=False, env=env)
 
 

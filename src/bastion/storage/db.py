@@ -177,13 +177,23 @@ def create_engine_for(url: str | URL, *, check: bool = True, **kwargs: Any) -> E
                 f"cannot open SQLite database {mask_url(parsed)!r}: folder {folder} does not exist; "
                 "expected the path of a database file in an existing folder"
             )
-        if not parsed.database.startswith("file:"):
-            _private_sqlite_file(Path(parsed.database).expanduser())
+    private: Path | None = None
+    database = parsed.database
+    if (
+        parsed.get_backend_name() == "sqlite"
+        and database not in (None, "", ":memory:")
+        and not database.startswith("file:")
+    ):
+        private = Path(database).expanduser()
+        if check:  # created 0600 before SQLite creates it; else narrowed at the first connect
+            _private_sqlite_file(private)
     try:
         engine = create_engine(parsed, **kwargs)
     except Exception as exc_:  # a driver that is not installed, a bad query option
         raise StorageError(f"cannot use database URL {mask_url(parsed)!r}: {_reason(exc_)}") from None
     if engine.dialect.name == "sqlite":
+        if private is not None:  # first: the -wal and -shm files then take the file's 0600
+            event.listen(engine, "connect", lambda _c, _r, path=private: _private_sqlite_file(path))
         event.listen(engine, "connect", _sqlite_on_connect)
         event.listen(engine, "begin", _sqlite_on_begin)
     if check:
