@@ -11,6 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
 from bastion.domain import (
+    Candle,
     Fill,
     Market,
     Money,
@@ -27,7 +28,6 @@ from bastion.storage import (
     AccountRepository,
     AccountState,
     BotRepository,
-    Candle,
     CandleRepository,
     ColumnValueError,
     DealRecord,
