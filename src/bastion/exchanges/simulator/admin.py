@@ -12,10 +12,10 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from bastion.exchanges.simulator.api import BinanceApi
 from bastion.exchanges.simulator.candles import timeframe_name
 from bastion.exchanges.simulator.faults import FaultPlan, FaultSpecError
 from bastion.exchanges.simulator.format import fmt
+from bastion.exchanges.simulator.front import ApiState
 from bastion.exchanges.simulator.keys import DEFAULT_RESTRICTIONS, KeyEntry
 from bastion.exchanges.simulator.matching import SymbolEngine
 from bastion.exchanges.simulator.params import Params
@@ -36,10 +36,10 @@ class AdminError(Exception):
 
 
 class AdminApi:
-    """Admin endpoints over the Binance API's venue, the fault plan and the unknown-path log."""
+    """Admin endpoints over the front API's venue, the fault plan and the unknown-path log."""
 
     def __init__(
-        self, api: BinanceApi, faults: FaultPlan, unknown: list[dict[str, Any]], speed: Callable[[], float | None]
+        self, api: ApiState, faults: FaultPlan, unknown: list[dict[str, Any]], speed: Callable[[], float | str | None]
     ) -> None:
         self.api = api
         self.venue = api.venue

@@ -214,7 +214,9 @@ def account_balances(entries: list[KeyEntry]) -> dict[str, dict[str, Decimal]]:
     return result
 
 
-def generate_entry(account: str, balances: Mapping[str, Decimal | str] | None = None) -> dict[str, Any]:
+def generate_entry(
+    account: str, balances: Mapping[str, Decimal | str] | None = None, *, passphrase: bool = False
+) -> dict[str, Any]:
     """Return a new keys-file entry with a random 64-character key and secret.
 
     Parameters
@@ -223,6 +225,8 @@ def generate_entry(account: str, balances: Mapping[str, Decimal | str] | None = 
         The account the key trades for.
     balances
         Starting balances, such as ``{"USDT": "10000"}``.
+    passphrase
+        Add a random 32-character passphrase (KuCoin keys have one).
     """
     if not account.strip():
         raise ConfigError("account must be a non-empty name such as 'alice'")
@@ -233,5 +237,7 @@ def generate_entry(account: str, balances: Mapping[str, Decimal | str] | None = 
         "balances": {asset: str(amount) for asset, amount in (balances or {}).items()},
         "restrictions": dict(DEFAULT_RESTRICTIONS),
     }
+    if passphrase:
+        entry["passphrase"] = "".join(secrets.choice(_ALNUM) for _ in range(32))
     parse_keys([entry], "generated entry")
     return entry
