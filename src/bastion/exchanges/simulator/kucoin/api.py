@@ -309,14 +309,15 @@ class KucoinApi:
         interval = CANDLE_TYPES.get(kind or "")
         if interval is None:
             raise bad_param(f"type invalid: expected one of {', '.join(CANDLE_TYPES)}, got {kind!r}")
-        interval_ms = INTERVALS[interval]
-        shift = bucket_start(self.clock(), interval_ms) - bucket_start(engine.candle.open_time, interval_ms)
-        start_s, end_s = _integer(p, "startAt") or 0, _integer(p, "endAt") or 0
-        end_ms = end_s * 1000 - shift if end_s else None
+        data = self._data(engine)
         try:
-            rows = self._data(engine).klines(interval, start_time=None, end_time=end_ms, limit=_MAX_CANDLES)
+            current = data.klines(interval, start_time=None, end_time=None, limit=1)[-1][0]
         except ApiError:
             raise bad_param(f"type {kind} is finer than the recorded candles") from None
+        shift = bucket_start(self.clock(), INTERVALS[interval]) - current
+        start_s, end_s = _integer(p, "startAt") or 0, _integer(p, "endAt") or 0
+        end_ms = end_s * 1000 - shift if end_s else None
+        rows = data.klines(interval, start_time=None, end_time=end_ms, limit=_MAX_CANDLES)
         start_ms = start_s * 1000 - shift
         return [
             [str((r[0] + shift) // 1000), r[1], r[4], r[2], r[3], r[5], r[7]]
