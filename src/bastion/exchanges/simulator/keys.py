@@ -7,8 +7,10 @@ The file is a JSON list of entries (a single entry object is accepted too, which
       "balances": {"USDT": "10000", "BTC": "1"},
       "restrictions": {"enableWithdrawals": false}, "passphrase": null}]
 
-Several keys may share an account: they see the same balances and orders. Restrictions use
-Binance's ``GET /sapi/v1/account/apiRestrictions`` field names; anything not given takes the
+Several keys may share an account: they see the same balances and orders. A ``passphrase`` is
+required by the KuCoin flavor (``serve --flavor kucoin``) and ignored by the Binance one.
+Restrictions use Binance's ``GET /sapi/v1/account/apiRestrictions`` field names on both flavors
+(the KuCoin front reports them as KuCoin permissions ``General``, ``Spot``, ...); anything not given takes the
 safe default (reading and spot trading on, everything dangerous off, no IP restriction).
 """
 

@@ -35,7 +35,6 @@ from bastion.exchanges.simulator.market_data import MarketData
 from bastion.exchanges.simulator.matching import Clock, FeeSchedule, SymbolEngine
 from bastion.exchanges.simulator.orders import BUY, LIMIT, LIMIT_MAKER, MARKET, SELL, Order
 from bastion.exchanges.simulator.params import Params, parse_params
-from bastion.exchanges.simulator.render import _uid
 from bastion.exchanges.simulator.venue import Venue
 
 __all__ = ["GENERAL", "SPOT", "KucoinApi", "KucoinCall", "KucoinRoute"]
@@ -338,7 +337,7 @@ class KucoinApi:
             "permission": ",".join(self.keyring.permissions(key)),
             "ipWhitelist": "127.0.0.1" if key.allows("ipRestrict") else "",
             "createdAt": restrictions.get("createTime", self.started_ms),
-            "uid": _uid(key.account),
+            "uid": R.uid(key.account),
             "isMaster": True,
         }
 

@@ -20,14 +20,18 @@ from bastion.exchanges.simulator.rules import MarketRules
 
 __all__ = [
     "account_json",
+    "currency_json",
     "decode_order_id",
     "fill_json",
     "kucoin_symbol",
     "order_id",
     "order_json",
+    "page",
     "plain",
     "symbol_json",
+    "ticker_fields",
     "trade_id",
+    "uid",
 ]
 
 _ORDER_ID = re.compile(r"^[0-9a-f]{24}$")
@@ -37,8 +41,7 @@ _MAX_SIZE = "10000000000"
 
 def plain(value: Decimal) -> str:
     """Return ``value`` as KuCoin prints rules: no exponent, no trailing zeros."""
-    text = format(value.normalize(), "f")
-    return text
+    return format(value.normalize(), "f")
 
 
 def kucoin_symbol(rules: MarketRules) -> str:
@@ -207,6 +210,11 @@ def fill_json(trade: Trade, oid: str, tid: str, rules: MarketRules, d: Decimals,
         "type": "limit" if trade.is_maker else "market",
         "createdAt": trade.time,
     }
+
+
+def uid(account: str) -> int:
+    """Return the account's user id (nine digits, stable; the same as the Binance front's ``uid``)."""
+    return int.from_bytes(hashlib.sha256(account.encode()).digest()[:4]) % 900_000_000 + 100_000_000
 
 
 def _account_id(account: str, asset: str) -> str:
