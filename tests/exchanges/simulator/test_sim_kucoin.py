@@ -211,6 +211,8 @@ def test_a_key_without_spot_permission_reads_but_cannot_trade(client):
     assert info["data"]["permission"] == "General"
     _, info = client.signed("GET", "/api/v1/user/api-key")
     assert info["data"]["permission"] == "General,Spot"
+    assert SECRET not in json.dumps(info)
+    assert PASSPHRASE not in json.dumps(info)
 
 
 def test_kucoin_keys_need_a_passphrase():
