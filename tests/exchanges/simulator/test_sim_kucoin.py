@@ -274,7 +274,7 @@ def test_a_market_order_fills_and_its_fills_are_listed(client):
     assert items
     assert {f["orderId"] for f in items} == {oid}
     assert sum(D(f["size"]) for f in items) == D(order["data"]["dealSize"])
-    assert {f["liquidity"] for f in items} == {"taker"}
+    assert {(f["liquidity"], f["type"], f["side"]) for f in items} == {("taker", "market", "buy")}
 
 
 def test_refusals_carry_kucoin_codes(client):

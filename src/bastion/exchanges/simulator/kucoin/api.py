@@ -513,7 +513,8 @@ class KucoinApi:
                     continue
                 tid = R.trade_id(index, t.trade_id)
                 oid = R.order_id(index, t.order_id)
-                items.append((t.time, tid, R.fill_json(t, oid, tid, engine.rules, d, engine.fees)))
+                order = engine.find(key.account, order_id=t.order_id)
+                items.append((t.time, tid, R.fill_json(t, order, oid, tid, engine.rules, d, engine.fees)))
         items.sort(key=lambda item: (item[0], item[1]), reverse=True)
         current, size = self._page(p)
         return R.page([item[2] for item in items], current, size)

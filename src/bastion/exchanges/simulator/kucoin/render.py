@@ -190,8 +190,10 @@ def order_json(order: Order, oid: str, rules: MarketRules, d: Decimals) -> dict[
     }
 
 
-def fill_json(trade: Trade, oid: str, tid: str, rules: MarketRules, d: Decimals, fees: FeeSchedule) -> dict[str, Any]:
-    """Return the ``GET /api/v1/fills`` item of one trade."""
+def fill_json(
+    trade: Trade, order: Order | None, oid: str, tid: str, rules: MarketRules, d: Decimals, fees: FeeSchedule
+) -> dict[str, Any]:
+    """Return the ``GET /api/v1/fills`` item of one trade of ``order``."""
     return {
         "symbol": kucoin_symbol(rules),
         "tradeId": tid,
@@ -207,7 +209,7 @@ def fill_json(trade: Trade, oid: str, tid: str, rules: MarketRules, d: Decimals,
         "feeRate": plain(fees.maker if trade.is_maker else fees.taker),
         "feeCurrency": trade.commission_asset,
         "tradeType": "TRADE",
-        "type": "limit" if trade.is_maker else "market",
+        "type": "market" if order is not None and order.type == MARKET else "limit",
         "createdAt": trade.time,
     }
 
