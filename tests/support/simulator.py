@@ -45,6 +45,8 @@ def make_key(
     account: str,
     balances: Mapping[str, str | int | Decimal] | None = None,
     restrictions: Mapping[str, Any] | None = None,
+    *,
+    passphrase: bool = False,
 ) -> dict[str, Any]:
     """Return a keys-file entry with a fresh throwaway 64-character key and secret.
 
@@ -56,8 +58,12 @@ def make_key(
         Starting balances such as ``{"USDT": "10000", "BTC": "1"}``.
     restrictions
         apiRestrictions overrides such as ``{"enableWithdrawals": True}``.
+    passphrase
+        Add a throwaway passphrase (keys of the ``--flavor kucoin`` simulator need one).
     """
-    entry = generate_entry(account, {asset: str(amount) for asset, amount in (balances or {}).items()})
+    entry = generate_entry(
+        account, {asset: str(amount) for asset, amount in (balances or {}).items()}, passphrase=passphrase
+    )
     if restrictions:
         entry["restrictions"] = {**entry["restrictions"], **restrictions}
     return entry

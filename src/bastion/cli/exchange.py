@@ -1,4 +1,4 @@
-"""``bastion exchange``: the local Binance-compatible exchange simulator."""
+"""``bastion exchange``: the local exchange simulator (Binance- or KuCoin-compatible)."""
 
 from __future__ import annotations
 
@@ -54,8 +54,11 @@ def serve(
     allow_non_loopback: Annotated[
         bool, typer.Option("--allow-non-loopback", help="Permit a --host that is not loopback.")
     ] = False,
+    flavor: Annotated[
+        str, typer.Option(help="Exchange API to serve: binance or kucoin (kucoin keys need a passphrase).")
+    ] = "binance",
 ) -> None:
-    """Serve the Binance-spot-compatible simulator until interrupted."""
+    """Serve the Binance- (default) or KuCoin-spot-compatible simulator until interrupted."""
     from bastion.exchanges.simulator import SimulatorConfig, load_keys_file, parse_market_option, run
 
     config = SimulatorConfig(
@@ -68,6 +71,7 @@ def serve(
         host=host,
         port=port,
         allow_non_loopback=allow_non_loopback,
+        flavor=flavor,
     )
     try:
         run(config, on_ready=_ready)
@@ -81,14 +85,20 @@ def keygen(
     balance: Annotated[
         list[str] | None, typer.Option(help="Starting balance ASSET=AMOUNT, such as USDT=10000 (repeatable).")
     ] = None,
+    flavor: Annotated[str, typer.Option(help="binance, or kucoin to add the passphrase KuCoin keys need.")] = (
+        "binance"
+    ),
 ) -> None:
-    """Print one new keys-file entry (JSON) with a random API key and secret."""
+    """Print one new keys-file entry (JSON) with a random API key and secret (and passphrase for kucoin)."""
     from bastion.exchanges.simulator import generate_entry
+    from bastion.exchanges.simulator.config import FLAVORS
 
+    if flavor not in FLAVORS:
+        raise ConfigError(f"--flavor must be one of {', '.join(FLAVORS)}, got {flavor!r}")
     balances: dict[str, str] = {}
     for item in balance or ():
         asset, sep, amount = item.partition("=")
         if not sep or not asset.strip() or not amount.strip():
             raise ConfigError(f"--balance must look like USDT=10000, got {item!r}")
         balances[asset.strip().upper()] = amount.strip()
-    typer.echo(json.dumps(generate_entry(account, balances), indent=2))
+    typer.echo(json.dumps(generate_entry(account, balances, passphrase=flavor == "kucoin"), indent=2))

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 
+import ccxt
 import pytest
 
 from bastion.exchanges.simulator import load_keys_file
@@ -113,3 +114,24 @@ def test_options_reach_the_server_markets_rules_fees_start_and_speed(tmp_path):
         assert account["commissionRates"]["maker"] == "0.00200000"
         assert account["commissionRates"]["taker"] == "0.00300000"
         assert sim.unknown() == []
+
+
+def test_kucoin_flavor_keygen_writes_a_passphrase_and_serve_speaks_kucoin(tmp_path):
+    from bastion.exchanges.ccxt.factory import KUCOIN_SIMULATOR_ID, create_client
+    from bastion.exchanges.credentials import ApiCredentials
+
+    result = bastion("exchange", "keygen", "--account", "kim", "--balance", "USDT=300", "--flavor", "kucoin")
+    assert result.returncode == 0, result.stderr
+    entry = json.loads(result.stdout)
+    assert len(entry["passphrase"]) == 32
+    with SimulatorProcess(tmp_path, keys=[entry], extra_args=("--flavor", "kucoin")) as sim:
+        credentials = ApiCredentials(entry["api_key"], entry["secret"], entry["passphrase"])
+        client = create_client(KUCOIN_SIMULATOR_ID, url=sim.url, credentials=credentials, timeout_ms=5000)
+        assert client.fetch_balance()["USDT"]["free"] == 300
+        assert client.create_order("BTC/USDT", "market", "buy", 0.001)["id"]
+        assert sim.orders("kim")[0]["status"] == "FILLED"
+        assert sim.unknown() == []
+        wrong = ApiCredentials(entry["api_key"], entry["secret"], "not-the-passphrase")
+        bad = create_client(KUCOIN_SIMULATOR_ID, url=sim.url, credentials=wrong, timeout_ms=5000)
+        with pytest.raises(ccxt.AuthenticationError, match="400004"):
+            bad.fetch_balance()

@@ -129,6 +129,19 @@ class _Base:
     def _parse_trades(raw: list[dict[str, Any]]) -> list[Trade]:
         return [parse_trade(t) for t in raw]
 
+    @staticmethod
+    def _acknowledged_only(raw: dict[str, Any]) -> bool:
+        """Return True when a create/cancel answer carries the order's id but not its state.
+
+        Binance answers with the whole order; KuCoin with ``{"orderId": ...}`` only, so the
+        port reads the order back to return the same snapshot on every exchange.
+        """
+        return raw.get("status") is None and raw.get("id") is not None
+
+    @staticmethod
+    def _needs_fills(raw: dict[str, Any]) -> bool:
+        return not raw.get("trades") and bool(raw.get("filled"))
+
 
 class CcxtExchange(_Base):
     """Blocking exchange port over a sync ccxt client.
@@ -200,7 +213,14 @@ class CcxtExchange(_Base):
     ) -> OrderSnapshot:
         """Check the order against the market's rules, then place it (``time_in_force``: GTC, IOC, FOK)."""
         args, params = self._order_args(symbol, side, type, amount, price, client_order_id, quote_amount, time_in_force)
-        return parse_order(self._call(self.client.create_order, *args, params))
+        return self._complete(symbol, self._call(self.client.create_order, *args, params))
+
+    def _complete(self, symbol: str, raw: dict[str, Any]) -> OrderSnapshot:
+        if self._acknowledged_only(raw):
+            raw = self._call(self.client.fetch_order, str(raw["id"]), symbol, {})
+            if self._needs_fills(raw):
+                raw = {**raw, "trades": self._call(self.client.fetch_order_trades, str(raw["id"]), symbol)}
+        return parse_order(raw)
 
     def fetch_order(
         self, symbol: str, *, exchange_order_id: str | None = None, client_order_id: str | None = None
@@ -214,7 +234,7 @@ class CcxtExchange(_Base):
     ) -> OrderSnapshot:
         """Cancel one order; return it as the exchange reports it after the cancel."""
         oid, params = self._id_args(exchange_order_id, client_order_id)
-        return parse_order(self._call(self.client.cancel_order, oid, symbol, params))
+        return self._complete(symbol, self._call(self.client.cancel_order, oid, symbol, params))
 
     def fetch_open_orders(self, symbol: str | None = None) -> list[OrderSnapshot]:
         """Return open orders, of one market or all."""
@@ -304,7 +324,15 @@ class AsyncCcxtExchange(_Base):
     ) -> OrderSnapshot:
         """Check the order against the market's rules, then place it (``time_in_force``: GTC, IOC, FOK)."""
         args, params = self._order_args(symbol, side, type, amount, price, client_order_id, quote_amount, time_in_force)
-        return parse_order(await self._call(self.client.create_order, *args, params))
+        return await self._complete(symbol, await self._call(self.client.create_order, *args, params))
+
+    async def _complete(self, symbol: str, raw: dict[str, Any]) -> OrderSnapshot:
+        if self._acknowledged_only(raw):
+            raw = await self._call(self.client.fetch_order, str(raw["id"]), symbol, {})
+            if self._needs_fills(raw):
+                trades = await self._call(self.client.fetch_order_trades, str(raw["id"]), symbol)
+                raw = {**raw, "trades": trades}
+        return parse_order(raw)
 
     async def fetch_order(
         self, symbol: str, *, exchange_order_id: str | None = None, client_order_id: str | None = None
@@ -318,7 +346,7 @@ class AsyncCcxtExchange(_Base):
     ) -> OrderSnapshot:
         """Cancel one order; return it as the exchange reports it after the cancel."""
         oid, params = self._id_args(exchange_order_id, client_order_id)
-        return parse_order(await self._call(self.client.cancel_order, oid, symbol, params))
+        return await self._complete(symbol, await self._call(self.client.cancel_order, oid, symbol, params))
 
     async def fetch_open_orders(self, symbol: str | None = None) -> list[OrderSnapshot]:
         """Return open orders, of one market or all."""

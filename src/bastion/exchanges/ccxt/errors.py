@@ -12,7 +12,13 @@ from bastion import errors
 __all__ = ["translate"]
 
 _FILTER = re.compile(r"Filter failure|LOT_SIZE|PRICE_FILTER|NOTIONAL|MIN_NOTIONAL|Invalid quantity|Invalid price")
-_CODE = re.compile(r'"code"\s*:\s*(-?\d+)')
+_CODE = re.compile(r'"code"\s*:\s*"?(-?\d+)')
+#: KuCoin's refusals by code (KuCoin answers {"code": "600101", "msg": ...}): order value below
+#: the market's minimum funds; a clientOid already in use.
+_KUCOIN_FILTER_CODES = frozenset({"600101"})
+_KUCOIN_DUPLICATE_CODES = frozenset({"126044"})
+#: KuCoin's size and price grid refusals (code 400100 is shared with every bad parameter).
+_KUCOIN_FILTER = re.compile(r"increment invalid|below the minimum requirement")
 
 # Most specific ccxt class first: PermissionDenied is an AuthenticationError, OrderNotFound an
 # InvalidOrder, InvalidNonce and RequestTimeout are NetworkErrors, and so on.
@@ -36,11 +42,13 @@ _MAP: tuple[tuple[type[Exception], type[errors.ExchangeError]], ...] = (
 def _retry_after(client: Any) -> float | None:
     headers = getattr(client, "last_response_headers", None) or {}
     for name, value in headers.items():
-        if name.lower() == "retry-after":
+        lowered = name.lower()
+        if lowered in ("retry-after", "gw-ratelimit-reset"):  # KuCoin: milliseconds until the quota resets
             try:
-                return float(value)
+                seconds = float(value)
             except (TypeError, ValueError):
                 return None
+            return seconds / 1000 if lowered == "gw-ratelimit-reset" else seconds
     return None
 
 
@@ -58,12 +66,14 @@ def translate(exc: Exception, client: Any) -> errors.ExchangeError:
     message = errors.scrub(str(exc), getattr(client, "secret", None), getattr(client, "apiKey", None))
     match = _CODE.search(message)
     code = match.group(1) if match else None
-    if isinstance(exc, ccxt.InvalidOrder | ccxt.BadRequest) and "Duplicate order" in message:
+    if isinstance(exc, ccxt.InvalidOrder | ccxt.BadRequest) and (
+        "Duplicate order" in message or code in _KUCOIN_DUPLICATE_CODES
+    ):
         return errors.DuplicateOrder(message, exchange=exchange_id, code=code)
     if (
         isinstance(exc, ccxt.InvalidOrder | ccxt.BadRequest)
         and not isinstance(exc, ccxt.OrderNotFound)
-        and _FILTER.search(message)
+        and (_FILTER.search(message) or code in _KUCOIN_FILTER_CODES or _KUCOIN_FILTER.search(message))
     ):
         return errors.FilterViolation(message, exchange=exchange_id, code=code)
     for ccxt_class, bastion_class in _MAP:

@@ -11,10 +11,32 @@ import ccxt.async_support as ccxt_async
 from bastion.errors import ValidationError
 from bastion.exchanges.credentials import ApiCredentials
 
-__all__ = ["SIMULATOR_ID", "create_client", "simulator_urls"]
+__all__ = ["KUCOIN_SIMULATOR_ID", "SIMULATOR_ID", "SIMULATOR_IDS", "create_client", "simulator_urls"]
 
 #: Exchange id that selects the local Binance-compatible simulator.
 SIMULATOR_ID = "simulator"
+#: Exchange id that selects the local simulator served with ``--flavor kucoin``.
+KUCOIN_SIMULATOR_ID = "simulator-kucoin"
+#: Simulator ids -> the real ccxt client pointed at them (and the ccxt options each needs).
+SIMULATOR_IDS: dict[str, str] = {SIMULATOR_ID: "binance", KUCOIN_SIMULATOR_ID: "kucoin"}
+_SIMULATOR_OPTIONS: dict[str, dict[str, Any]] = {
+    "binance": {
+        "fetchMarkets": {"types": ["spot"]},
+        "fetchCurrencies": False,
+        "fetchMargins": False,
+        "warnOnFetchOpenOrdersWithoutSymbol": False,
+        "adjustForTimeDifference": False,
+        "defaultType": "spot",
+    },
+    # Spot markets only (no futures API), the classic spot account (no unified-account probe),
+    # and no server-time adjustment.
+    "kucoin": {
+        "fetchMarkets": {"types": ["spot"], "fetchTickersFees": True},
+        "uta": False,
+        "adjustForTimeDifference": False,
+        "defaultType": "spot",
+    },
+}
 
 _LOOPBACK = ("127.", "localhost", "[::1]", "::1")
 
@@ -52,11 +74,13 @@ def create_client(
     ----------
     exchange_id
         A ccxt exchange id such as ``"binance"`` or ``"kucoin"``, or ``"simulator"`` for the
-        local Binance-compatible simulator (which then needs ``url``).
+        local Binance-compatible simulator, ``"simulator-kucoin"`` for the simulator served with
+        ``--flavor kucoin`` (both then need ``url``; the real ccxt binance or kucoin client is
+        built and only its URLs are pointed at the simulator).
     asynchronous
         Return a ``ccxt.async_support`` client instead of a sync one.
     credentials
-        API key and secret for private calls; None for public market data only.
+        API key and secret (and passphrase for KuCoin) for private calls; None for public data only.
     url
         Base URL of the simulator, such as ``http://127.0.0.1:8765``.
     timeout_ms
@@ -70,12 +94,12 @@ def create_client(
         Unknown exchange id, or a simulator without a loopback URL.
     """
     module = ccxt_async if asynchronous else ccxt
-    simulator = exchange_id == SIMULATOR_ID
-    ccxt_id = "binance" if simulator else exchange_id
+    simulator = exchange_id in SIMULATOR_IDS
+    ccxt_id = SIMULATOR_IDS.get(exchange_id, exchange_id)
     if ccxt_id not in ccxt.exchanges:
         raise ValidationError(
-            f"unknown exchange id {exchange_id!r}: expected 'simulator' or a ccxt exchange id such as "
-            f"'binance', 'kucoin', 'okx'"
+            f"unknown exchange id {exchange_id!r}: expected 'simulator', 'simulator-kucoin' or a ccxt "
+            f"exchange id such as 'binance', 'kucoin', 'okx'"
         )
     config: dict[str, Any] = {"timeout": timeout_ms, "enableRateLimit": True, "options": {}}
     if credentials is not None:
@@ -90,22 +114,12 @@ def create_client(
         if not host.startswith(_LOOPBACK) and host not in ("localhost", "::1"):
             raise ValidationError(f"the simulator URL must be on loopback (127.0.0.1), got {url!r}")
         config["enableRateLimit"] = False
-        config["options"].update(
-            {
-                "fetchMarkets": {"types": ["spot"]},
-                "fetchCurrencies": False,
-                "fetchMargins": False,
-                "warnOnFetchOpenOrdersWithoutSymbol": False,
-                "adjustForTimeDifference": False,
-                "defaultType": "spot",
-            }
-        )
+        config["options"].update(_SIMULATOR_OPTIONS[ccxt_id])
     elif url:
         raise ValidationError("a URL override is only for the simulator; live exchanges use ccxt's own URLs")
     if options:
         config["options"].update(options)
     client = getattr(module, ccxt_id)(config)
-    if simulator:
-        assert url is not None  # checked above
+    if simulator and url:
         client.urls["api"] = simulator_urls(client.urls["api"], url)
     return client

@@ -1,12 +1,14 @@
-"""The local Binance-spot-compatible exchange simulator.
+"""The local exchange simulator, Binance-spot-compatible or (``--flavor kucoin``) KuCoin-compatible.
 
-The real ccxt ``binance`` client runs against it unmodified (only its URLs point here). It
-replays recorded candles through a pure, clock-injected matching core and can inject faults.
+The real ccxt ``binance`` (or ``kucoin``) client runs against it unmodified (only its URLs
+point here). It replays recorded candles through a pure, clock-injected matching core and can
+inject faults.
 
 Modules: ``candles`` (CSV, aggregation), ``rules`` (filters), ``book`` (depth model),
 ``accounts`` (balances), ``matching`` (one symbol's engine), ``venue`` (all symbols),
-``keys`` (keys file), ``auth`` (signatures), ``api`` (Binance endpoints), ``admin``
-(``/_sim/``), ``faults``, ``server`` (aiohttp), ``config``.
+``keys`` (keys file), ``auth`` (signatures), ``api`` (Binance endpoints), ``front`` (what the
+server needs from a wire format), ``kucoin`` (the KuCoin front), ``admin`` (``/_sim/``),
+``faults``, ``server`` (aiohttp), ``config``.
 """
 
 from bastion.exchanges.simulator.config import SimulatorConfig, bundled_market

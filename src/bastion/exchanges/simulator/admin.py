@@ -16,10 +16,10 @@ from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from bastion.exchanges.simulator.api import BinanceApi
 from bastion.exchanges.simulator.candles import timeframe_name, volume_of
 from bastion.exchanges.simulator.faults import FaultPlan, FaultSpecError
 from bastion.exchanges.simulator.format import fmt
+from bastion.exchanges.simulator.front import ApiState
 from bastion.exchanges.simulator.keys import DEFAULT_RESTRICTIONS, KeyEntry
 from bastion.exchanges.simulator.matching import SymbolEngine
 from bastion.exchanges.simulator.params import Params
@@ -42,10 +42,10 @@ class AdminError(Exception):
 
 
 class AdminApi:
-    """Admin endpoints over the Binance API's venue, the fault plan and the unknown-path log."""
+    """Admin endpoints over the front API's venue, the fault plan and the unknown-path log."""
 
     def __init__(
-        self, api: BinanceApi, faults: FaultPlan, unknown: list[dict[str, Any]], speed: Callable[[], float | str]
+        self, api: ApiState, faults: FaultPlan, unknown: list[dict[str, Any]], speed: Callable[[], float | str | None]
     ) -> None:
         self.api = api
         self.venue = api.venue

@@ -16,17 +16,24 @@ __all__ = [
     "invalid_symbol",
     "mandatory",
     "one_of_mandatory",
+    "would_take",
 ]
 
 
 class ApiError(Exception):
-    """A Binance error answer."""
+    """A Binance error answer.
 
-    def __init__(self, code: int, msg: str, *, status: int = 400) -> None:
+    ``reason`` names the refusal for the other fronts (KuCoin) where Binance's code is shared by
+    several refusals: ``insufficient_balance``, ``duplicate_order``, ``would_take``, or the filter
+    (``PRICE_FILTER``, ``LOT_SIZE``, ``NOTIONAL``).
+    """
+
+    def __init__(self, code: int, msg: str, *, status: int = 400, reason: str | None = None) -> None:
         super().__init__(f"{code}: {msg}")
         self.code = code
         self.msg = msg
         self.status = status
+        self.reason = reason
 
 
 # Codes and messages (Binance spot "Error codes" page).
@@ -98,14 +105,19 @@ def invalid_symbol() -> ApiError:
 
 def filter_failure(filter_type: str) -> ApiError:
     """Return -1013 for an order that breaks ``filter_type`` (PRICE_FILTER, LOT_SIZE, NOTIONAL)."""
-    return ApiError(INVALID_QUANTITY_OR_FILTER, f"Filter failure: {filter_type}")
+    return ApiError(INVALID_QUANTITY_OR_FILTER, f"Filter failure: {filter_type}", reason=filter_type)
 
 
 def insufficient_balance() -> ApiError:
     """Return -2010 for an order the free balance cannot pay for."""
-    return ApiError(NEW_ORDER_REJECTED, MSG_INSUFFICIENT_BALANCE)
+    return ApiError(NEW_ORDER_REJECTED, MSG_INSUFFICIENT_BALANCE, reason="insufficient_balance")
 
 
 def duplicate_order() -> ApiError:
     """Return -2010 for a client order id already used by an open order of the account."""
-    return ApiError(NEW_ORDER_REJECTED, MSG_DUPLICATE_ORDER)
+    return ApiError(NEW_ORDER_REJECTED, MSG_DUPLICATE_ORDER, reason="duplicate_order")
+
+
+def would_take() -> ApiError:
+    """Return -2010 for a LIMIT_MAKER order that would take liquidity."""
+    return ApiError(NEW_ORDER_REJECTED, MSG_WOULD_TAKE, reason="would_take")

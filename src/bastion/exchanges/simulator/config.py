@@ -19,6 +19,7 @@ from bastion.exchanges.simulator.venue import Venue
 __all__ = [
     "BUNDLED_MARKETS",
     "DEFAULT_START",
+    "FLAVORS",
     "SimulatorConfig",
     "build_venue",
     "bundled_market",
@@ -27,6 +28,8 @@ __all__ = [
 
 #: Symbols with recorded data shipped in ``bastion/_data``.
 BUNDLED_MARKETS = {"BTC/USDT": "BTC_USDT-5m.csv", "ETH/BTC": "ETH_BTC-5m.csv"}
+#: The exchange APIs the simulator can speak (``--flavor``).
+FLAVORS = ("binance", "kucoin")
 #: Default index of the first current candle: enough history for klines and indicators.
 DEFAULT_START = 200
 
@@ -70,6 +73,8 @@ class SimulatorConfig:
         Where to listen; port 0 picks a free port.
     allow_non_loopback
         Permit a host that is not loopback.
+    flavor
+        Which exchange's REST API to serve: ``binance`` or ``kucoin`` (whose keys need a passphrase).
     """
 
     markets: tuple[MarketSpec, ...] = ()
@@ -81,6 +86,7 @@ class SimulatorConfig:
     host: str = "127.0.0.1"
     port: int = 0
     allow_non_loopback: bool = False
+    flavor: str = "binance"
     fees: FeeSchedule = field(init=False)
 
     def __post_init__(self) -> None:
@@ -101,6 +107,15 @@ class SimulatorConfig:
                 f"unauthenticated admin API, so it listens on 127.0.0.1, ::1 or localhost unless "
                 f"--allow-non-loopback is given"
             )
+        if self.flavor not in FLAVORS:
+            raise ConfigError(f"--flavor must be one of {', '.join(FLAVORS)}, got {self.flavor!r}")
+        if self.flavor == "kucoin":
+            bare = [k.hint for k in self.keys if not k.passphrase]
+            if bare:
+                raise ConfigError(
+                    f"--flavor kucoin: api key(s) {', '.join(bare)} have no passphrase; KuCoin keys need one "
+                    f"(`bastion exchange keygen --flavor kucoin` writes it)"
+                )
         symbols = [m.symbol for m in self.markets]
         if len(set(symbols)) != len(symbols):
             raise ConfigError(f"each --market symbol may be given once, got {', '.join(symbols)}")

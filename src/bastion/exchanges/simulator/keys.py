@@ -7,8 +7,10 @@ The file is a JSON list of entries (a single entry object is accepted too, which
       "balances": {"USDT": "10000", "BTC": "1"},
       "restrictions": {"enableWithdrawals": false}, "passphrase": null}]
 
-Several keys may share an account: they see the same balances and orders. Restrictions use
-Binance's ``GET /sapi/v1/account/apiRestrictions`` field names; anything not given takes the
+Several keys may share an account: they see the same balances and orders. A ``passphrase`` is
+required by the KuCoin flavor (``serve --flavor kucoin``) and ignored by the Binance one.
+Restrictions use Binance's ``GET /sapi/v1/account/apiRestrictions`` field names on both flavors
+(the KuCoin front reports them as KuCoin permissions ``General``, ``Spot``, ...); anything not given takes the
 safe default (reading and spot trading on, everything dangerous off, no IP restriction).
 """
 
@@ -214,7 +216,9 @@ def account_balances(entries: list[KeyEntry]) -> dict[str, dict[str, Decimal]]:
     return result
 
 
-def generate_entry(account: str, balances: Mapping[str, Decimal | str] | None = None) -> dict[str, Any]:
+def generate_entry(
+    account: str, balances: Mapping[str, Decimal | str] | None = None, *, passphrase: bool = False
+) -> dict[str, Any]:
     """Return a new keys-file entry with a random 64-character key and secret.
 
     Parameters
@@ -223,6 +227,8 @@ def generate_entry(account: str, balances: Mapping[str, Decimal | str] | None = 
         The account the key trades for.
     balances
         Starting balances, such as ``{"USDT": "10000"}``.
+    passphrase
+        Add a random 32-character passphrase (KuCoin keys have one).
     """
     if not account.strip():
         raise ConfigError("account must be a non-empty name such as 'alice'")
@@ -233,5 +239,7 @@ def generate_entry(account: str, balances: Mapping[str, Decimal | str] | None = 
         "balances": {asset: str(amount) for asset, amount in (balances or {}).items()},
         "restrictions": dict(DEFAULT_RESTRICTIONS),
     }
+    if passphrase:
+        entry["passphrase"] = "".join(secrets.choice(_ALNUM) for _ in range(32))
     parse_keys([entry], "generated entry")
     return entry

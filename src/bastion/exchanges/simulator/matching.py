@@ -33,11 +33,10 @@ from bastion.exchanges.simulator.apierrors import (
     INVALID_ORDER_TYPE,
     INVALID_SIDE,
     MSG_UNKNOWN_ORDER,
-    MSG_WOULD_TAKE,
-    NEW_ORDER_REJECTED,
     ApiError,
     filter_failure,
     mandatory,
+    would_take,
 )
 from bastion.exchanges.simulator.book import Book, build_book
 from bastion.exchanges.simulator.candles import CandleSeries
@@ -332,7 +331,7 @@ class SymbolEngine:
             crosses = best is not None and price <= best
             lock_asset, lock_amount = rules.base, qty
         if order_type == LIMIT_MAKER and crosses:
-            raise ApiError(NEW_ORDER_REJECTED, MSG_WOULD_TAKE)
+            raise would_take()
         self.ledger.lock(account, lock_asset, lock_amount)
         order = self._new_order(account, side, order_type, tif, price, qty, _ZERO, client_order_id, key_hint)
         order.locked = lock_amount

@@ -26,20 +26,17 @@ from typing import Any
 
 from aiohttp import web
 
+from bastion.errors import ConfigError
 from bastion.exchanges.simulator.admin import AdminApi, AdminError
 from bastion.exchanges.simulator.api import BinanceApi
-from bastion.exchanges.simulator.apierrors import (
-    DISCONNECTED,
-    MSG_TOO_MANY_REQUESTS,
-    SERVER_BUSY,
-    TIMEOUT,
-    TOO_MANY_REQUESTS,
-    ApiError,
-)
 from bastion.exchanges.simulator.auth import KeyRing
-from bastion.exchanges.simulator.config import SimulatorConfig, build_venue
+from bastion.exchanges.simulator.config import FLAVORS, SimulatorConfig, build_venue
 from bastion.exchanges.simulator.faults import Fault, FaultPlan
 from bastion.exchanges.simulator.format import dumps
+from bastion.exchanges.simulator.front import BinanceFront, Front
+from bastion.exchanges.simulator.kucoin.api import KucoinApi
+from bastion.exchanges.simulator.kucoin.auth import KucoinKeyRing
+from bastion.exchanges.simulator.kucoin.front import KucoinFront
 from bastion.exchanges.simulator.matching import Clock, FeeSchedule
 from bastion.exchanges.simulator.params import parse_params
 from bastion.exchanges.simulator.replay import ReplayPacer
@@ -48,17 +45,7 @@ from bastion.exchanges.simulator.venue import Venue
 __all__ = ["SimulatorServer", "run", "wall_clock_ms"]
 
 _JSON = "application/json"
-_NOT_FOUND = (
-    b"<html>\r\n<head><title>404 Not Found</title></head>\r\n<body>\r\n"
-    b"<center><h1>404 Not Found</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
-)
 _FORBIDDEN = b'{"error":"the /_sim/ admin API answers loopback clients only"}'
-_5XX_BODIES = {
-    500: (DISCONNECTED, "Internal error; unable to process your request. Please try again."),
-    502: (TIMEOUT, "Timeout waiting for response from backend server. Send status unknown; execution status unknown."),
-    503: (SERVER_BUSY, "Server is currently overloaded with other requests. Please try again in a few minutes."),
-    504: (TIMEOUT, "Timeout waiting for response from backend server. Send status unknown; execution status unknown."),
-}
 _MAX_UNKNOWN = 1000
 _log = logging.getLogger(__name__)
 
@@ -66,10 +53,6 @@ _log = logging.getLogger(__name__)
 def wall_clock_ms() -> int:
     """Return the wall clock in epoch milliseconds (the server's only clock call)."""
     return time.time_ns() // 1_000_000
-
-
-def _error(exc: ApiError) -> web.Response:
-    return web.Response(body=dumps({"code": exc.code, "msg": exc.msg}), status=exc.status, content_type=_JSON)
 
 
 def _is_loopback_peer(request: web.BaseRequest) -> bool:
@@ -86,7 +69,7 @@ def _is_loopback_peer(request: web.BaseRequest) -> bool:
 
 
 class SimulatorServer:
-    """The Binance-compatible HTTP server around a venue.
+    """The HTTP server around a venue, speaking Binance's or KuCoin's API (the *flavor*).
 
     Parameters
     ----------
@@ -94,6 +77,9 @@ class SimulatorServer:
         The simulated exchange.
     keyring
         The API keys.
+    flavor
+        ``"binance"`` (default) or ``"kucoin"``: which exchange's REST API the venue is served
+        through. The admin API (``/_sim/``), the matching core and the replay are the same.
     speed
         Replayed candles per second; None for real time, 0 to hold the replay.
     clock
@@ -110,14 +96,16 @@ class SimulatorServer:
         speed: float | None = 0,
         clock: Clock = wall_clock_ms,
         fees: FeeSchedule | None = None,
+        flavor: str = "binance",
     ) -> None:
         self.venue = venue
         self.speed = speed
+        self.flavor = flavor
         self.faults = FaultPlan()
         self.unknown: list[dict[str, Any]] = []
-        self.api = BinanceApi(venue, keyring, clock=clock, fees=fees or FeeSchedule())
+        self.front = _front(flavor, venue, keyring, clock, fees or FeeSchedule())
+        self.api = self.front.api
         self.admin = AdminApi(self.api, self.faults, self.unknown, self._speed_view)
-        self._routes = self.api.routes
         self._clock = clock
         self._runner: asyncio.AbstractServer | None = None
         self._server: web.Server | None = None
@@ -128,7 +116,9 @@ class SimulatorServer:
     def from_config(cls, config: SimulatorConfig, *, clock: Clock = wall_clock_ms) -> SimulatorServer:
         """Build a server (venue, keys, speed) from ``config``; raises ConfigError."""
         venue = build_venue(config, clock)
-        return cls(venue, KeyRing(config.keys), speed=config.speed, clock=clock, fees=config.fees)
+        return cls(
+            venue, KeyRing(config.keys), speed=config.speed, clock=clock, fees=config.fees, flavor=config.flavor
+        )
 
     def _speed_view(self) -> float | str:
         return "realtime" if self.speed is None else self.speed
@@ -183,11 +173,12 @@ class SimulatorServer:
         path, _, query = request.raw_path.partition("?")
         if path.startswith("/_sim/"):
             return await self._handle_admin(request, method, path, query)
-        route = self._routes.get((method, path))
-        if route is None:
+        matched = self.front.match(method, path)
+        if matched is None:
             if len(self.unknown) < _MAX_UNKNOWN:
                 self.unknown.append({"method": method, "path": path, "time": self._clock()})
-            return web.Response(body=_NOT_FOUND, status=404, content_type="text/html")
+            status, payload, content_type = self.front.not_found()
+            return web.Response(body=payload, status=status, content_type=content_type)
         fault = self.faults.take(method, path) if self.faults else None
         if fault is not None:
             early = await self._early_fault(request, fault)
@@ -200,18 +191,12 @@ class SimulatorServer:
             if partial is not None:
                 fraction = partial.fraction
         try:
-            response = web.Response(
-                body=self.api.handle(
-                    route, query.encode("utf-8", "surrogateescape"), body, request.headers.get("X-MBX-APIKEY"), fraction
-                ),
-                content_type=_JSON,
-            )
-        except ApiError as exc:
-            response = _error(exc)
+            status, payload = self.front.respond(matched, method, path, query, body, request.headers, fraction)
         except Exception:
-            # A simulator bug: answer like Binance's -1000 and keep serving; never log the request.
+            # A simulator bug: answer as the exchange does and keep serving; never log the request.
             _log.error("internal error in %s %s", method, path, exc_info=True)
-            response = _error(ApiError(-1000, "An unknown error occurred while processing the request.", status=500))
+            status, payload = self.front.internal_error()
+        response = web.Response(body=payload, status=status, content_type=_JSON)
         if fault is not None:
             if fault.kind == "drop_after_accept":
                 return self._drop(request, response)
@@ -221,15 +206,11 @@ class SimulatorServer:
 
     async def _early_fault(self, request: web.BaseRequest, fault: Fault) -> web.StreamResponse | None:
         if fault.kind == "429":
-            return web.Response(
-                body=dumps({"code": TOO_MANY_REQUESTS, "msg": MSG_TOO_MANY_REQUESTS}),
-                status=429,
-                content_type=_JSON,
-                headers={"Retry-After": str(fault.retry_after)},
-            )
+            status, payload, headers = self.front.rate_limited(fault.retry_after)
+            return web.Response(body=payload, status=status, content_type=_JSON, headers=headers)
         if fault.kind == "5xx":
-            code, msg = _5XX_BODIES[fault.status]
-            return web.Response(body=dumps({"code": code, "msg": msg}), status=fault.status, content_type=_JSON)
+            payload, content_type = self.front.server_error(fault.status)
+            return web.Response(body=payload, status=fault.status, content_type=content_type)
         if fault.kind == "timeout" and not fault.process:
             await asyncio.sleep(fault.seconds)
             return self._drop(request, web.Response(status=504))
@@ -258,6 +239,18 @@ class SimulatorServer:
         except AdminError as exc:
             return web.Response(body=dumps({"error": exc.message}), status=exc.status, content_type=_JSON)
         return web.Response(body=dumps(result), content_type=_JSON)
+
+
+def _front(flavor: str, venue: Venue, keyring: KeyRing, clock: Clock, fees: FeeSchedule) -> Front:
+    if flavor == "binance":
+        return BinanceFront(BinanceApi(venue, keyring, clock=clock, fees=fees))
+    if flavor == "kucoin":
+        try:
+            kucoin_keys = KucoinKeyRing(keyring.entries())
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
+        return KucoinFront(KucoinApi(venue, kucoin_keys, clock=clock, fees=fees))
+    raise ConfigError(f"unknown simulator flavor {flavor!r}; expected one of {', '.join(FLAVORS)}")
 
 
 def _new_event_loop() -> asyncio.AbstractEventLoop:
