@@ -1,4 +1,8 @@
-"""``bastion data import``: one summary line on success, one error line and exit 2 on bad input."""
+"""``bastion data import``: one summary line on success, one error line and exit 2 on bad input.
+
+By default the candles go into the candle store (``$BASTION_HOME/data``, shared with ``data
+download`` and backtests); ``--to-db`` writes the database's candles table, ``--out`` a CSV.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ from pyarrow import feather
 from sqlalchemy import select
 
 from bastion.cli.main import main
+from bastion.services.candle_store import CandleStore
 from bastion.storage import CandleRepository, create_engine_for, session_factory
 from bastion.storage.models import CandleRow
 
@@ -38,6 +43,11 @@ def _write_csv(path: Path, rows: list[list[str]]) -> Path:
     return path
 
 
+def _in_store(home: Path, symbol: str = "ETH/BTC") -> list[tuple[int, Decimal]]:
+    candles = CandleStore(home / "data").load("simulator", symbol, "5m")
+    return [(int(t), Decimal(repr(float(c)))) for t, c in zip(candles.ts, candles.close, strict=True)]
+
+
 def _stored(home: Path, symbol: str = "ETH/BTC") -> list[tuple[int, Decimal]]:
     engine = create_engine_for(f"sqlite:///{home / 'bastion.db'}")
     try:
@@ -57,9 +67,41 @@ def _run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]
     return code, " ".join(out.split()), " ".join(err.split())  # rich wraps long lines at 80 columns
 
 
-def test_import_into_the_database_is_idempotent(home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_import_into_the_store_is_idempotent(home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = _write_csv(tmp_path / "ETH_BTC-5m.csv", _rows(300))
     code, out, _ = _run(capsys, str(path))
+    assert code == 0
+    assert out == (
+        "ETH/BTC 5m: 300 candles, 2018-01-10 04:55 to 2018-01-11 05:50 UTC, no gaps; "
+        "simulator: 300 new, 0 updated, 0 unchanged"
+    )
+    code, out, _ = _run(capsys, str(path))
+    assert code == 0
+    assert out.endswith("simulator: 0 new, 0 updated, 300 unchanged")
+    stored = _in_store(home)
+    assert len(stored) == 300
+    assert stored[0] == (1515560100000, Decimal("0.0994766"))
+    assert not (home / "bastion.db").exists()
+
+
+def test_import_merges_an_overlapping_file_into_the_store(
+    home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rows = _rows(300)
+    _run(capsys, str(_write_csv(tmp_path / "ETH_BTC-5m.csv", rows[:200])))
+    changed = [list(r) for r in rows[150:300]]
+    changed[0][4] = changed[0][3]  # close = low: a corrected candle replaces the stored one
+    code, out, _ = _run(capsys, str(_write_csv(tmp_path / "ETH_BTC-5m.csv", changed)))
+    assert code == 0
+    assert out.endswith("simulator: 100 new, 1 updated, 49 unchanged")
+    stored = _in_store(home)
+    assert [t for t, _ in stored] == [int(r[0]) for r in rows]
+    assert stored[150][1] == Decimal(changed[0][3])
+
+
+def test_import_into_the_database_is_idempotent(home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = _write_csv(tmp_path / "ETH_BTC-5m.csv", _rows(300))
+    code, out, _ = _run(capsys, str(path), "--to-db")
     assert code == 0
     assert out == (
         "ETH/BTC 5m: 300 candles, 2018-01-10 04:55 to 2018-01-11 05:50 UTC, no gaps; "
@@ -71,6 +113,7 @@ def test_import_into_the_database_is_idempotent(home: Path, tmp_path: Path, caps
     stored = _stored(home)
     assert len(stored) == 300
     assert stored[0] == (1515560100000, Decimal("0.0994766"))
+    assert not (home / "data").exists()
 
 
 def test_import_of_a_freqtrade_feather_file_with_explicit_symbol(
@@ -91,6 +134,9 @@ def test_import_of_a_freqtrade_feather_file_with_explicit_symbol(
     code, out, _ = _run(capsys, str(path), "--symbol", "BTC/USDT", "--timeframe", "5m")
     assert code == 0
     assert out.startswith("BTC/USDT 5m: 12 candles")
+    assert [close for _, close in _in_store(home, "BTC/USDT")] == [Decimal(r[4]) for r in rows]
+    code, out, _ = _run(capsys, str(path), "--symbol", "BTC/USDT", "--timeframe", "5m", "--to-db")
+    assert code == 0
     assert [close for _, close in _stored(home, "BTC/USDT")] == [Decimal(r[4]) for r in rows]
 
 
@@ -106,16 +152,20 @@ def test_out_writes_a_normalised_csv_and_not_the_database(
     assert not (home / "bastion.db").exists()
 
 
+@pytest.mark.parametrize("target", [[], ["--to-db"]], ids=["store", "database"])
 def test_a_bad_row_is_reported_with_its_line_and_nothing_is_written(
-    home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], target: list[str]
 ) -> None:
     rows = _rows(100)
     rows[41][2] = "0.0001"  # line 43: high below open and close
-    code, out, err = _run(capsys, str(_write_csv(tmp_path / "ETH_BTC-5m.csv", rows)))
+    code, out, err = _run(capsys, str(_write_csv(tmp_path / "ETH_BTC-5m.csv", rows)), *target)
     assert code == 2
     assert out == ""
-    assert err.startswith("error: ETH_BTC-5m.csv: 1 bad row, nothing imported: line 43: high 0.0001 is below")
+    assert err.startswith(
+        "error: ETH_BTC-5m.csv: 1 bad row, nothing imported: line 43: high 0.0001 is below max(open, close) 0.09"
+    )
     assert "Traceback" not in err
+    assert not (home / "data").exists() or not any((home / "data").rglob("*.parquet"))
     if (home / "bastion.db").exists():
         engine = create_engine_for(f"sqlite:///{home / 'bastion.db'}")
         with engine.connect() as conn:
@@ -129,6 +179,8 @@ def test_a_bad_row_is_reported_with_its_line_and_nothing_is_written(
         (["missing.csv"], "missing.csv does not exist"),
         (["{csv}", "--to-db", "--out", "x.csv"], "--to-db and --out x.csv were both given; expected one of them"),
         (["{csv}", "--exchange", "Binance"], "exchange id 'Binance' is not valid"),
+        (["{csv}", "--exchange", "Binance", "--to-db"], "exchange id 'Binance' is not valid"),
+        (["{csv}", "--symbol", "../ETC"], "pair '../ETC' is not valid"),
         (["{plain}"], "cannot tell the market and timeframe from the file name 'candles.csv'"),
     ],
 )
