@@ -54,6 +54,13 @@ def _register() -> None:
     app.add_typer(bots.deal_app, name="deal")
     app.add_typer(bots.order_app, name="order")
     app.command(name="engine")(bots.engine)
+    _register_backtest()
+
+
+def _register_backtest() -> None:
+    from bastion.cli import backtest
+
+    app.command(name="backtest")(backtest.backtest)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -64,7 +71,11 @@ def main(argv: list[str] | None = None) -> None:
     """
     from typer._click.exceptions import ClickException
 
-    _register()
+    args = sys.argv[1:] if argv is None else argv
+    if args[:1] == ["backtest"]:
+        _register_backtest()  # alone: a backtest loads no exchange client, database or web code
+    else:
+        _register()
     try:
         code = app(args=argv, standalone_mode=False)
     except BastionError as exc:
