@@ -208,4 +208,5 @@ def report(run: Run, *, bot: str) -> dict[str, Any]:
             for f in run.fills
         ],
         "elapsed_s": round(run.elapsed_s, 4),
+        "cpu_s": round(run.cpu_s, 4),
     }

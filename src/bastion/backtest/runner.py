@@ -145,6 +145,7 @@ class Run:
     events: int
     decisions: int
     elapsed_s: float
+    cpu_s: float
     equity_index: list[int]
     equity_quote: list[Decimal]
     equity_base: list[dict[str, Decimal]]
@@ -248,6 +249,7 @@ class Backtest:
     def run(self) -> Run:
         """Replay every candle (skipping the quiet ones) and return what happened."""
         started = time.perf_counter()
+        cpu = time.process_time()
         self._record(0)
         k = 0
         self._boundary(k)
@@ -262,6 +264,7 @@ class Backtest:
             self._boundary(j)
             k = j
         elapsed = time.perf_counter() - started
+        cpu = time.process_time() - cpu
         self._record(self.n - 1)
         end = {a: f + locked for a, (f, locked) in self.ledger.balances(ACCOUNT).items()}
         return Run(
@@ -277,6 +280,7 @@ class Backtest:
             events=self.events,
             decisions=self.decisions,
             elapsed_s=elapsed,
+            cpu_s=cpu,
             equity_index=self._equity_index,
             equity_quote=self._equity_quote,
             equity_base=self._equity_base,
