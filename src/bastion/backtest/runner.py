@@ -203,6 +203,7 @@ class Backtest:
         start = {m.rules.quote: DEFAULT_QUOTE_BALANCE for m in self.markets}
         start.update(balances or {})
         self.balances_start = dict(start)
+        self._quote_start = start[self.quote]
         assets = sorted({a for m in self.markets for a in (m.rules.base, m.rules.quote)})
         self.ledger.open_account(ACCOUNT, start, assets)
         schedule = FeeSchedule(maker=fee, taker=fee)
@@ -527,8 +528,7 @@ class Backtest:
     # ------------------------------------------------------------------ bookkeeping for the report
 
     def _capital(self) -> None:
-        free, _ = self.ledger.balances(ACCOUNT).get(self.quote, (_ZERO, _ZERO))
-        used = self.balances_start.get(self.quote, _ZERO) - free
+        used = self._quote_start - self.ledger.free(ACCOUNT, self.quote)
         if used > self.capital_used:
             self.capital_used = used
 
