@@ -155,8 +155,11 @@ def report(run: Run, *, bot: str) -> dict[str, Any]:
     peak = np.maximum.accumulate(np.maximum(curve, 0.0))
     drawdown = float(np.max(peak - curve)) if curve.size else 0.0
     first = run.markets[0]
+    slot = next(iter(run.core.bots.values()))
     return {
         "bot": bot,
+        "bot_status": slot.status.value,
+        "bot_reason": slot.reason,
         "candles": len(first.arrays),
         "timeframe_ms": first.timeframe_ms,
         "start": _utc(int(first.arrays.ts[0])),

@@ -77,6 +77,8 @@ def _summary(report: dict[str, Any]) -> None:
     for m in report["markets"]:
         table.add_row("market", f"{m['symbol']} tick {m['tick']} step {m['step']} min notional {m['min_notional']}")
     table.add_row("fee", f"{report['fee_pct']} % (paid in the asset received)")
+    if report["bot_status"] != "running":
+        table.add_row("bot", f"{report['bot_status']}: {report['bot_reason']}")
     console.print(table)
 
 
