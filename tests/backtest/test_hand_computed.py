@@ -201,3 +201,31 @@ def test_a_bad_data_option_is_a_clear_error(tmp_path: Path, bad: str, capsys: py
     err = capsys.readouterr().err
     assert "--data" in err
     assert "expected" in err or "must" in err
+
+
+def test_an_order_placed_after_a_fill_fills_later_in_the_same_candle(tmp_path: Path) -> None:
+    from bastion.backtest import Backtest, load_market
+
+    data = _csv(
+        tmp_path / "c.csv",
+        [
+            ("100", "100.5", "99.5", "100"),  # base order at market, 100.01
+            ("100", "101", "97.5", "100.5"),  # path 100 -> 97.5 -> 101: the safety order at 98, then the new TP
+            ("100.5", "101", "100", "100.6"),
+        ],
+    )
+    market = load_market(f"BTC/USDT={data}{RULES}")
+    same = Backtest(DCA, [market]).run()
+    later = Backtest(DCA, [market], react_in_candle=False).run()
+    assert [(f.leg, f.index, f.price) for f in same.fills] == [
+        ("base", 0, Decimal("100.01")),
+        ("so1", 1, Decimal("98.00")),
+        ("tp.1", 1, Decimal("100.09")),  # placed at the safety fill, reached on the way up to 101
+    ]
+    # Deciding only at closes (the live engine against today's simulator), the take-profit is placed at
+    # candle 1's close, 100.5: a sell limit below the best bid (100.49) takes it at once, as the simulator does.
+    assert [(f.leg, f.index, f.price) for f in later.fills] == [
+        ("base", 0, Decimal("100.01")),
+        ("so1", 1, Decimal("98.00")),
+        ("tp.1", 1, Decimal("100.49")),
+    ]

@@ -167,6 +167,11 @@ class Backtest:
     skip_rsi
         Sleep through the candles where an RSI start cannot hold (False: wake the bot at every
         candle it asks for, as the live engine does; the deals are the same, slower).
+    react_in_candle
+        Let the engine and the bot react at each fill and watched level inside a candle (the
+        fill rules above). False: fills inside a candle are reported, and the bot decides only
+        at the candle's close, as the live engine does against the simulator today (it sees a
+        candle's fills after the replay moved past the candle).
     """
 
     def __init__(
@@ -177,6 +182,7 @@ class Backtest:
         fee: Decimal = Decimal("0.001"),
         balances: Mapping[str, Decimal] | None = None,
         skip_rsi: bool = True,
+        react_in_candle: bool = True,
     ) -> None:
         if not markets:
             raise ConfigError("a backtest needs at least one --data PAIR=PATH")
@@ -193,6 +199,7 @@ class Backtest:
             )
         self.markets = tuple(by_symbol[p] for p in pairs)
         self.fee = fee
+        self._react = react_in_candle
         self.quote = self.markets[0].rules.quote
         first = self.markets[0]
         self.ts = first.arrays.ts
@@ -316,14 +323,15 @@ class Backtest:
         symbol = feed.data.symbol
         while True:
             hit = engine.next_reached(start, end)
-            level = self._next_level(symbol, start, end)
+            level = self._next_level(symbol, start, end) if self._react else None
             if hit is not None and (level is None or abs(hit[1] - start) <= abs(level - start)):
                 order, point = hit
                 engine.move_to(engine.index, self._point(candle, point))
                 self._price(feed, point)
                 engine.fill_at(order, point)
                 self._report(feed, order)
-                self._decide()
+                if self._react:
+                    self._decide()
                 start = point
                 continue
             if level is not None:
@@ -335,7 +343,8 @@ class Backtest:
             break
         engine.move_to(engine.index, self._point(candle, end))
         self._price(feed, end)
-        self._decide()
+        if self._react:
+            self._decide()
 
     def _next_level(self, symbol: str, start: Decimal, end: Decimal) -> Decimal | None:
         """The first watched level strictly ahead on the move, or None."""
