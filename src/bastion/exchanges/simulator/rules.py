@@ -145,9 +145,7 @@ def default_rules(symbol: str, candles: CandleSeries) -> MarketRules:
     BTC/USDT near 17,000, 0.0001 for ETH/BTC near 0.1), as on Binance.
     """
     closes = sorted(c.close for c in candles.candles)
-    return rules_from_prices(
-        symbol, median=closes[len(closes) // 2], highest=closes[-1], tick=candles.price_increment
-    )
+    return rules_from_prices(symbol, median=closes[len(closes) // 2], highest=closes[-1], tick=candles.price_increment)
 
 
 def rules_from_prices(symbol: str, *, median: Decimal, highest: Decimal, tick: Decimal) -> MarketRules:
