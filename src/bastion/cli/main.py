@@ -57,6 +57,13 @@ def _register() -> None:
     from bastion.cli import install
 
     app.command(name="install")(install.install)
+    _register_backtest()
+
+
+def _register_backtest() -> None:
+    from bastion.cli import backtest
+
+    app.command(name="backtest")(backtest.backtest)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -67,7 +74,11 @@ def main(argv: list[str] | None = None) -> None:
     """
     from typer._click.exceptions import ClickException
 
-    _register()
+    args = sys.argv[1:] if argv is None else argv
+    if args[:1] == ["backtest"]:
+        _register_backtest()  # alone: a backtest loads no exchange client, database or web code
+    else:
+        _register()
     try:
         code = app(args=argv, standalone_mode=False)
     except BastionError as exc:

@@ -11,10 +11,29 @@ server needs from a wire format), ``kucoin`` (the KuCoin front), ``admin`` (``/_
 ``faults``, ``server`` (aiohttp), ``config``.
 """
 
-from bastion.exchanges.simulator.config import SimulatorConfig, bundled_market
-from bastion.exchanges.simulator.keys import KeyEntry, generate_entry, load_keys_file
-from bastion.exchanges.simulator.rules import MarketSpec, parse_market_option
-from bastion.exchanges.simulator.server import SimulatorServer, run
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from bastion.exchanges.simulator.config import SimulatorConfig, bundled_market
+    from bastion.exchanges.simulator.keys import KeyEntry, generate_entry, load_keys_file
+    from bastion.exchanges.simulator.rules import MarketSpec, parse_market_option
+    from bastion.exchanges.simulator.server import SimulatorServer, run
+
+# Imported on first use, so that a backtest importing ``matching`` loads no HTTP server (aiohttp).
+_LAZY = {
+    "KeyEntry": "keys",
+    "MarketSpec": "rules",
+    "SimulatorConfig": "config",
+    "SimulatorServer": "server",
+    "bundled_market": "config",
+    "generate_entry": "keys",
+    "load_keys_file": "keys",
+    "parse_market_option": "rules",
+    "run": "server",
+}
 
 __all__ = [
     "KeyEntry",
@@ -27,3 +46,10 @@ __all__ = [
     "parse_market_option",
     "run",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{module}"), name)

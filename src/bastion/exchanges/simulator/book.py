@@ -17,7 +17,7 @@ from bastion.domain import Candle
 from bastion.exchanges.simulator.candles import volume_of
 from bastion.exchanges.simulator.rules import MarketRules
 
-__all__ = ["DEPTH_FRACTION", "LEVELS", "Book", "build_book"]
+__all__ = ["DEPTH_FRACTION", "LEVELS", "Book", "best_prices", "build_book"]
 
 LEVELS = 20
 DEPTH_FRACTION = Decimal("0.05")
@@ -52,12 +52,16 @@ class Book:
         return self.asks if side == "BUY" else self.bids
 
 
+def best_prices(close: Decimal, rules: MarketRules) -> tuple[Decimal, Decimal]:
+    """Return the best (bid, ask) of a fresh book whose candle closed at ``close``."""
+    tick = rules.tick_size
+    return rules.ceil_price(close) - tick, rules.floor_price(close) + tick
+
+
 def build_book(candle: Candle, rules: MarketRules) -> Book:
     """Return the book for ``candle`` under ``rules``."""
     tick = rules.tick_size
-    close = candle.close
-    best_bid = rules.ceil_price(close) - tick
-    best_ask = rules.floor_price(close) + tick
+    best_bid, best_ask = best_prices(candle.close, rules)
     spacing = max(tick, rules.floor_price((candle.high - candle.low) / (2 * LEVELS)))
     per_side = volume_of(candle) * DEPTH_FRACTION
     sizes = [max(rules.min_qty, rules.floor_qty(per_side * (i + 1) / _WEIGHT_TOTAL)) for i in range(LEVELS)]

@@ -6,8 +6,11 @@ makes the next candle current and fills resting limit orders whose price it reac
 
 Rules of the game
 -----------------
-- A resting limit buy fills in full, as maker at its own price, when an advanced candle's low is
-  at or below it (a sell: high at or above it).
+- Inside a candle the price moves open -> nearer extreme -> farther extreme -> close (the low
+  first when both are as near; :func:`candle_path`). A resting limit buy fills in full, as maker,
+  where that path first reaches it: at the open when the candle opens at or below it, otherwise at
+  its own price (a sell: at or above). Orders fill in the order the path reaches them; a backtest
+  drives the same walk with :meth:`SymbolEngine.next_reached` and reacts between fills.
 - A limit order that crosses the book on arrival takes liquidity up to its limit price as taker
   and rests the remainder (GTC), or expires it (IOC); FOK fills in full or expires.
 - Market orders walk the book (:mod:`book`), possibly over several levels, one trade per level;
@@ -26,6 +29,8 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
+from itertools import pairwise
+from typing import Protocol
 
 from bastion.domain import Candle
 from bastion.exchanges.simulator.accounts import Ledger
@@ -56,12 +61,35 @@ from bastion.exchanges.simulator.orders import (
 )
 from bastion.exchanges.simulator.rules import MarketRules
 
-__all__ = ["Clock", "FeeSchedule", "SymbolEngine", "generated_client_id"]
+__all__ = ["CandleSource", "Clock", "FeeSchedule", "SymbolEngine", "candle_path", "generated_client_id"]
 
 #: Returns wall-clock epoch milliseconds.
 Clock = Callable[[], int]
 
 _ZERO = Decimal(0)
+
+
+class CandleSource(Protocol):
+    """What the engine reads of its candles (a :class:`CandleSeries`, or a backtest's lazy columns)."""
+
+    @property
+    def timeframe_ms(self) -> int:
+        """Candle length in milliseconds."""
+        ...
+
+    def __len__(self) -> int: ...
+
+    def __getitem__(self, index: int) -> Candle: ...
+
+
+def candle_path(candle: Candle) -> tuple[Decimal, Decimal, Decimal, Decimal]:
+    """Return the price path inside ``candle``: open, nearer extreme, farther extreme, close.
+
+    The low comes first when high and low are equally far from the open.
+    """
+    if candle.high - candle.open < candle.open - candle.low:
+        return candle.open, candle.high, candle.low, candle.close
+    return candle.open, candle.low, candle.high, candle.close
 
 
 def generated_client_id(seed: str) -> str:
@@ -108,7 +136,7 @@ class SymbolEngine:
     def __init__(
         self,
         rules: MarketRules,
-        candles: CandleSeries,
+        candles: CandleSeries | CandleSource,
         ledger: Ledger,
         *,
         clock: Clock,
@@ -122,6 +150,7 @@ class SymbolEngine:
         self._clock = clock
         self.index = max(0, min(start_index, len(candles) - 1))
         self._book: Book | None = None
+        self._point: Candle | None = None
         #: Increases whenever the book changes (new candle or a taker consumed it).
         self.book_version = 0
         self._next_order_id = 1
@@ -142,8 +171,8 @@ class SymbolEngine:
 
     @property
     def candle(self) -> Candle:
-        """Return the current candle."""
-        return self.candles[self.index]
+        """Return the current candle (or the point inside it set by :meth:`move_to`)."""
+        return self._point if self._point is not None else self.candles[self.index]
 
     @property
     def market_time(self) -> int:
@@ -175,16 +204,70 @@ class SymbolEngine:
             self.index += 1
             moved += 1
             self._book = None
+            self._point = None
             self.book_version += 1
             if self._open:
                 self._fill_resting(self.candles[self.index])
         return moved
 
     def _fill_resting(self, candle: Candle) -> None:
-        for order in list(self._open.values()):
-            if (order.side == BUY and candle.low <= order.price) or (order.side != BUY and candle.high >= order.price):
-                self._fill(order, order.price, order.remaining, maker=True, from_lock=True)
-                self._close(order, FILLED)
+        path = candle_path(candle)
+        self.fill_reached(path[0], path[0])
+        for start, end in pairwise(path):
+            self.fill_reached(start, end)
+
+    def move_to(self, index: int, point: Candle | None = None) -> None:
+        """Make candle ``index`` current without filling anything (a backtest walks the path itself).
+
+        ``point`` replaces the candle the book is built from, for orders placed at a point inside
+        a candle (a backtest reacting to a fill): the book's mid is then that point's close.
+        """
+        self.index = max(0, min(index, len(self.candles) - 1))
+        self._point = point
+        self._book = None
+        self.book_version += 1
+
+    def next_reached(self, start: Decimal, end: Decimal) -> tuple[Order, Decimal] | None:
+        """Return the first resting order a price move ``start`` -> ``end`` reaches, and where.
+
+        A buy at or above ``start`` (a sell at or below) is reached at once, at ``start``; otherwise
+        a falling move reaches a buy at its price when it gets that low (a rising move a sell).
+        Nearest along the move first, the older order first at the same place.
+        """
+        best: tuple[Decimal, int] | None = None
+        found: Order | None = None
+        for order in self._open.values():
+            price = order.price
+            if order.side == BUY:
+                if price >= start:
+                    distance = _ZERO
+                elif end < start and price >= end:
+                    distance = start - price
+                else:
+                    continue
+            elif price <= start:
+                distance = _ZERO
+            elif end > start and price <= end:
+                distance = price - start
+            else:
+                continue
+            key = (distance, order.order_id)
+            if best is None or key < best:
+                best, found = key, order
+        if found is None or best is None:
+            return None
+        return found, (start if best[0] == 0 else found.price)
+
+    def fill_at(self, order: Order, price: Decimal) -> None:
+        """Fill the resting ``order`` in full as maker at ``price`` (a point :meth:`next_reached` named)."""
+        self._fill(order, price, order.remaining, maker=True, from_lock=True)
+        self._close(order, FILLED)
+
+    def fill_reached(self, start: Decimal, end: Decimal) -> None:
+        """Fill every resting order the move ``start`` -> ``end`` reaches, in the order it reaches them."""
+        while (hit := self.next_reached(start, end)) is not None:
+            order, start = hit
+            self.fill_at(order, start)
 
     # --- queries --------------------------------------------------------------------------
 

@@ -27,6 +27,7 @@ __all__ = [
     "apply_overrides",
     "default_rules",
     "parse_market_option",
+    "rules_from_prices",
 ]
 
 #: Minimum order value by quote asset when not overridden.
@@ -144,19 +145,24 @@ def default_rules(symbol: str, candles: CandleSeries) -> MarketRules:
     one step worth about a tenth of the minimum notional at the median close (0.00001 for
     BTC/USDT near 17,000, 0.0001 for ETH/BTC near 0.1), as on Binance.
     """
+    closes = sorted(c.close for c in candles.candles)
+    return rules_from_prices(symbol, median=closes[len(closes) // 2], highest=closes[-1], tick=candles.price_increment)
+
+
+def rules_from_prices(symbol: str, *, median: Decimal, highest: Decimal, tick: Decimal) -> MarketRules:
+    """The rules :func:`default_rules` derives, from the median and highest close and the tick.
+
+    The median is the upper middle close (``sorted(closes)[len // 2]``).
+    """
     match = _SYMBOL.match(symbol)
     if match is None:
         raise ConfigError(f"market symbol must look like BASE/QUOTE such as 'BTC/USDT', got {symbol!r}")
     base, quote = match.groups()
-    closes = sorted(c.close for c in candles.candles)
-    median = closes[len(closes) // 2]
-    highest = closes[-1]
     if median <= 0:
         raise ConfigError(f"{symbol}: the median close is {median}; expected positive prices")
     min_notional = DEFAULT_MIN_NOTIONAL.get(quote, Decimal(0))
     reference = min_notional if min_notional > 0 else Decimal(1)
     step = _pow10(min(0, _log10_floor(reference / median) - 1))
-    tick = candles.price_increment
     max_price = _pow10(max(_log10_floor(highest) + 3, 3))
     return MarketRules(
         symbol=symbol,
