@@ -212,7 +212,7 @@ def test_price_increment_and_decimals_match_the_simulators_decimal_reading(name:
     assert candles.price_increment() == exact.price_increment
     for index in (0, 1, 777, len(candles) - 1):
         c = exact[index]
-        assert candles.decimals(index) == (c.open_time, c.open, c.high, c.low, c.close, c.volume)
+        assert candles.decimals(index) == (c.ts_ms, c.open, c.high, c.low, c.close, c.volume)
 
 
 def test_price_increment_of_whole_and_fine_prices() -> None:

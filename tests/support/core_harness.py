@@ -22,7 +22,7 @@ from importlib.resources import files
 from bastion.bots.dca import DcaBot, DcaConfig
 from bastion.bots.interface import Bot, BotView, CloseDeal, DealView, Decision, OrderView, Signal
 from bastion.bots.registry import takes_signals
-from bastion.domain import Fill, Market, Money, OrderStatus, OrderType
+from bastion.domain import Candle, Fill, Market, Money, OrderStatus, OrderType
 from bastion.engine.core import EngineCore, RejectKind
 from bastion.engine.core.effects import Effect, RequestCancel, SendOrder
 from bastion.engine.core.events import (
@@ -40,7 +40,6 @@ from bastion.engine.core.events import (
 from bastion.engine.core.model import DealStatus
 from bastion.engine.core.views import order_view
 
-Candle = tuple[int, Decimal, Decimal, Decimal, Decimal, Decimal]
 VENUE = "sim"
 
 BTC_USDT = Market(
@@ -85,7 +84,7 @@ def load_candles(name: str = "BTC_USDT-5m.csv") -> list[Candle]:
     with (files("bastion._data") / name).open(newline="") as handle:
         for row in csv.DictReader(handle):
             prices = (Decimal(row[key]) for key in ("open", "high", "low", "close", "volume"))
-            candles.append((int(row["timestamp_ms"]), *prices))  # type: ignore[arg-type]
+            candles.append(Candle(int(row["timestamp_ms"]), *prices))
     return candles
 
 

@@ -7,41 +7,28 @@ engine, the command waits in the queue for the next one).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from sqlalchemy.orm import Session, sessionmaker
 
 from bastion.errors import ValidationError
+
+if TYPE_CHECKING:
+    from bastion.services.control import CommandRecord
 
 __all__ = ["register"]
 
 _WAIT = typer.Option("--wait", help="Seconds to wait for the engine's result.")
 
 
-@contextmanager
-def _sessions() -> Iterator[sessionmaker[Session]]:
-    from bastion.storage import create_engine_for, database_url, session_factory, upgrade
-
-    engine = create_engine_for(database_url())
-    try:
-        upgrade(engine)
-        yield session_factory(engine)
-    finally:
-        engine.dispose()
-
-
-def _run(submit: Callable[[sessionmaker[Session]], int], wait_s: float) -> None:
+def _run(queue: Callable[[Any], CommandRecord], wait_s: float) -> None:
     from bastion.services import control
-    from bastion.storage import CommandStatus
+    from bastion.services.control import CommandStatus
 
-    with _sessions() as sessions:
-        command_id = submit(sessions)
-        typer.echo(f"command {command_id} queued")
-        result = control.wait(sessions, command_id, timeout_s=wait_s)
+    command_id, result = control.submit(queue, wait_s=wait_s)
+    typer.echo(f"command {command_id} queued")
     if result.status is CommandStatus.PENDING:
         typer.echo("no engine has applied it yet: the running engine applies it at its next step (`bastion engine`)")
     elif result.status is CommandStatus.DONE:
@@ -59,7 +46,7 @@ def deal_close(
     """Close a deal now: cancel its orders, then sell what it holds at market (or at --limit)."""
     from bastion.services import control
 
-    _run(lambda s: control.close_deal(s, deal_id, limit_price=limit).id, wait)
+    _run(lambda s: control.close_deal(s, deal_id, limit_price=limit), wait)
 
 
 def deal_cancel(
@@ -69,7 +56,7 @@ def deal_cancel(
     """Cancel a deal: cancel its orders and keep the assets it bought."""
     from bastion.services import control
 
-    _run(lambda s: control.cancel_deal(s, deal_id).id, wait)
+    _run(lambda s: control.cancel_deal(s, deal_id), wait)
 
 
 def deal_add_funds(
@@ -81,7 +68,7 @@ def deal_add_funds(
     """Add funds to an open DCA deal (one more entry order; the take-profit follows the new average)."""
     from bastion.services import control
 
-    _run(lambda s: control.add_funds(s, deal_id, amount=amount, price=price).id, wait)
+    _run(lambda s: control.add_funds(s, deal_id, amount=amount, price=price), wait)
 
 
 def bot_stop(
@@ -97,7 +84,7 @@ def bot_stop(
     """Stop a bot: no new deals; its open deals are kept (default), cancelled or closed."""
     from bastion.services import control
 
-    _run(lambda s: control.stop_bot(s, name, deals=deals).id, wait)
+    _run(lambda s: control.stop_bot(s, name, deals=deals), wait)
 
 
 def bot_edit(
@@ -112,7 +99,7 @@ def bot_edit(
         text = config.read_text(encoding="utf-8")
     except OSError as exc:
         raise ValidationError(f"cannot read {config}: {exc.strerror}; expected a readable TOML file") from None
-    _run(lambda s: control.edit_bot(s, name, text).id, wait)
+    _run(lambda s: control.edit_bot(s, name, text), wait)
 
 
 def register(bot_app: typer.Typer, deal_app: typer.Typer) -> None:

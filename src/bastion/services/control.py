@@ -30,11 +30,14 @@ from bastion.storage import (
 )
 
 __all__ = [
+    "CommandRecord",
+    "CommandStatus",
     "add_funds",
     "cancel_deal",
     "close_deal",
     "edit_bot",
     "stop_bot",
+    "submit",
     "wait",
 ]
 
@@ -154,3 +157,18 @@ def wait(
         if command.status is not CommandStatus.PENDING or monotonic() >= deadline:
             return command
         sleep(poll_s)
+
+
+def submit(queue: Callable[[sessionmaker[Session]], CommandRecord], *, wait_s: float) -> tuple[int, CommandRecord]:
+    """Queue one command on the configured database and wait up to ``wait_s`` for the engine's result.
+
+    Return the command's id and the command as it then is (still PENDING when no engine applied it).
+    """
+    from bastion.services._db import open_database
+
+    engine, sessions = open_database()
+    try:
+        command_id = queue(sessions).id
+        return command_id, wait(sessions, command_id, timeout_s=wait_s)
+    finally:
+        engine.dispose()

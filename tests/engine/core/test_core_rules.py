@@ -241,12 +241,12 @@ def test_grid_bot_runs_on_the_core_and_sells_a_level_after_its_buy():
 def test_rsi_start_condition_runs_through_the_core():
     candles = load_candles()
     h = CoreHarness(dca_bot(start_condition={"type": "rsi", "period": 14, "timeframe": "5m", "threshold": 30}),
-                    {"BTC/USDT": BTC_USDT}, {"BTC/USDT": candles[40][4]})  # fmt: skip
+                    {"BTC/USDT": BTC_USDT}, {"BTC/USDT": candles[40].close})  # fmt: skip
     opened_at = None
     for i in range(40, 400):
         h.candles = {"BTC/USDT": tuple(candles[i - 40 : i])}
-        h.now_ms = candles[i][0]
-        h.quote("BTC/USDT", candles[i][4])
+        h.now_ms = candles[i].ts_ms
+        h.quote("BTC/USDT", candles[i].close)
         if h.due() and h.decide().actions and h.core.deals:
             opened_at = i
             break
