@@ -37,9 +37,10 @@ from typing import TYPE_CHECKING, Any
 
 from bastion.backtest.data import ArrayCandles, MarketData, market_of, same_timeline, to_decimal
 from bastion.backtest.scan import Levels, RsiCandidates, first_reach, rsi_candidates
+from bastion.bots.config import BotConfig
 from bastion.bots.interface import OrderRole, Signal
 from bastion.bots.registry import load_config, make_bot, pairs_of, takes_signals
-from bastion.domain import Fill, Money, OrderType
+from bastion.domain import Candle, Fill, Money, OrderType, timeframe_ms
 from bastion.engine.core import BotStatus, EngineCore, RejectKind
 from bastion.engine.core.effects import Effect, RequestCancel, SendOrder
 from bastion.engine.core.events import (
@@ -61,7 +62,6 @@ from bastion.errors import ConfigError
 from bastion.exchanges.simulator.accounts import Ledger
 from bastion.exchanges.simulator.apierrors import MSG_INSUFFICIENT_BALANCE, ApiError
 from bastion.exchanges.simulator.book import best_prices
-from bastion.exchanges.simulator.candles import Candle
 from bastion.exchanges.simulator.matching import FeeSchedule, SymbolEngine, candle_path
 from bastion.exchanges.simulator.orders import CANCELED, EXPIRED, Order
 
@@ -242,7 +242,7 @@ class Backtest:
         self._seen: dict[str, tuple[float, float]] = {}
         self._rsi: RsiCandidates | bool | None = False if skip_rsi else None
         self._tf_cache: dict[str, Any] = {}
-        self._rows: dict[str, dict[int, tuple[int, Decimal, Decimal, Decimal, Decimal, Decimal]]] = {}
+        self._rows: dict[str, dict[int, Candle]] = {}
         self.archived: dict[int, Archived] = {}
         self._archived_count = 0
         self._equity_index: list[int] = []
@@ -366,7 +366,7 @@ class Backtest:
 
     @staticmethod
     def _point(candle: Candle, price: Decimal) -> Candle:
-        return Candle(candle.open_time, price, price, price, price, candle.volume)
+        return Candle(candle.ts_ms, price, price, price, price, candle.volume)
 
     def _set_time(self, now_ms: int) -> None:
         if now_ms > self.core.now_ms:
@@ -619,12 +619,13 @@ class Backtest:
             return self._rsi if isinstance(self._rsi, RsiCandidates) else None
         import numpy as np
 
+        from bastion.bots.dca import DcaConfig
         from bastion.bots.dca.start import RsiStart
 
-        condition = getattr(self.config, "start_condition", None)
         self._rsi = None
-        if not isinstance(condition, RsiStart):
+        if not isinstance(self.config, DcaConfig) or not isinstance(self.config.start_condition, RsiStart):
             return None
+        condition = self.config.start_condition
         since: list[Any] = []
         until: list[Any] = []
         for m in self.markets:
@@ -676,19 +677,14 @@ class Backtest:
         self._tf_cache[key] = buckets
         return dict(buckets)
 
-    def _candles(
-        self, config: Any, pairs: tuple[str, ...]
-    ) -> dict[str, tuple[tuple[int, Decimal, Decimal, Decimal, Decimal, Decimal], ...]]:
+    def _candles(self, config: BotConfig, pairs: tuple[str, ...]) -> dict[str, tuple[Candle, ...]]:
         """The completed candles the bot's config asks for (``timeframe``, ``candles_wanted``)."""
         import numpy as np
 
-        from bastion.bots.dca.start import TIMEFRAMES_MS
-
-        timeframe = getattr(config, "timeframe", None)
-        wanted = getattr(config, "candles_wanted", 0)
-        if not isinstance(timeframe, str) or not isinstance(wanted, int) or wanted <= 0:
+        timeframe, wanted = config.timeframe, config.candles_wanted
+        if timeframe is None or wanted <= 0:
             return {}
-        span = TIMEFRAMES_MS[timeframe]
+        span = timeframe_ms(timeframe)
         out = {}
         for symbol in pairs:
             feed = self.feeds[symbol]
@@ -702,7 +698,7 @@ class Backtest:
                 if row is None:
                     lo_i, hi_i = int(b["first"][e]), int(b["last"][e])
                     volumes = [v for v in arrays.volume[lo_i : hi_i + 1].tolist() if v == v]
-                    row = (
+                    row = Candle(
                         int(b["ts"][e]),
                         to_decimal(b["open"][e]),
                         to_decimal(b["high"][e]),

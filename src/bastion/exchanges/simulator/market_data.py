@@ -15,7 +15,7 @@ from typing import Any
 from bastion.domain import TIMEFRAMES_MS, Candle
 from bastion.exchanges.simulator.apierrors import BAD_INTERVAL, ApiError
 from bastion.exchanges.simulator.book import Book
-from bastion.exchanges.simulator.candles import aggregate, bucket_start, volume_of
+from bastion.exchanges.simulator.candles import CandleSeries, aggregate, bucket_start, volume_of
 from bastion.exchanges.simulator.format import fmt, q8
 from bastion.exchanges.simulator.matching import SymbolEngine
 from bastion.exchanges.simulator.render import Decimals
@@ -29,6 +29,13 @@ _THREE = Decimal(3)
 _HALF = Decimal("0.5")
 
 
+
+def _series(engine: SymbolEngine) -> CandleSeries:
+    """The engine's recorded series: the HTTP fronts serve from one (a backtest drives lazy columns)."""
+    if not isinstance(engine.candles, CandleSeries):
+        raise TypeError(f"market data needs a recorded candle series, got {type(engine.candles).__name__}")
+    return engine.candles
+
 class _Buckets:
     """One interval's buckets over the whole series: open times and native index ranges."""
 
@@ -39,7 +46,7 @@ class _Buckets:
         self.open_times: list[int] = []
         self.firsts: list[int] = []
         self.lasts: list[int] = []
-        for i, t in enumerate(engine.candles.open_times):
+        for i, t in enumerate(_series(engine).open_times):
             start = bucket_start(t, interval_ms)
             if not self.open_times or self.open_times[-1] != start:
                 self.open_times.append(start)
@@ -105,7 +112,7 @@ class MarketData:
             hi = min(hi, lo + limit)
         else:
             lo = max(0, hi - limit)
-        candles = self.engine.candles.candles
+        candles = _series(self.engine).candles
         rows: list[list[Any]] = []
         for k in range(lo, hi):
             first, last = b.firsts[k], b.lasts[k]
@@ -127,7 +134,7 @@ class MarketData:
         if self._stats_index == engine.index:
             return self._stats
         d = self.decimals
-        series = engine.candles
+        series = _series(engine)
         now = engine.market_time
         first = max(0, series.index_at_or_after(now - _DAY_MS))
         window = series.candles[first : engine.index + 1]
@@ -210,7 +217,7 @@ class MarketData:
     def avg_price(self) -> dict[str, Any]:
         """Return the ``GET /api/v3/avgPrice`` answer (mean close of the last five minutes)."""
         engine = self.engine
-        series = engine.candles
+        series = _series(engine)
         first = max(0, series.index_at_or_after(engine.market_time - 300_000))
         window = series.candles[first : engine.index + 1]
         mean = sum((c.close for c in window), Decimal(0)) / len(window)

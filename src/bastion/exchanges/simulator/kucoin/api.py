@@ -23,8 +23,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from bastion.domain import TIMEFRAMES_MS
 from bastion.exchanges.simulator.apierrors import ApiError
-from bastion.exchanges.simulator.candles import INTERVALS, bucket_start
+from bastion.exchanges.simulator.candles import bucket_start
 from bastion.exchanges.simulator.format import dumps, fmt
 from bastion.exchanges.simulator.keys import KeyEntry
 from bastion.exchanges.simulator.kucoin import errors as K
@@ -313,7 +314,7 @@ class KucoinApi:
             current = data.klines(interval, start_time=None, end_time=None, limit=1)[-1][0]
         except ApiError:
             raise bad_param(f"type {kind} is finer than the recorded candles") from None
-        shift = bucket_start(self.clock(), INTERVALS[interval]) - current
+        shift = bucket_start(self.clock(), TIMEFRAMES_MS[interval]) - current
         start_s, end_s = _integer(p, "startAt") or 0, _integer(p, "endAt") or 0
         end_ms = end_s * 1000 - shift if end_s else None
         rows = data.klines(interval, start_time=None, end_time=end_ms, limit=_MAX_CANDLES)
