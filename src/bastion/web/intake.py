@@ -203,8 +203,10 @@ def _rules(bot_type: str, config_toml: str) -> SignalConfig | None:
         return SignalConfig.from_toml(config_toml)
     from bastion.bots.registry import load_config, takes_signals
 
+    from bastion.bots.dca import DcaConfig
+
     dca = load_config(config_toml)
-    if not takes_signals(dca):
+    if not isinstance(dca, DcaConfig) or not takes_signals(dca):
         return None
     return SignalConfig.from_mapping(
         {

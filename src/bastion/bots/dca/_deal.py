@@ -259,7 +259,7 @@ class _Position:
             )
             leg = f"tp.{k}" if len(steps) == 1 else f"tp.{k}.{index}"
             if index < len(steps):
-                amount = self.market.floor_amount(total * step.amount_pct / _HUNDRED)
+                amount: Decimal = self.market.floor_amount(total * step.amount_pct / _HUNDRED)
                 if too_small(self.market, amount, price):
                     amount = Decimal(0)
                 allocated += amount

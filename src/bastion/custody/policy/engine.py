@@ -153,7 +153,7 @@ class PolicyEngine:
             ``state`` is not one of active, reducing, halted.
         """
         was = self._config.state
-        self._config = replace(self._config, state=state)
+        self._config = replace(self._config, state=state)  # type: ignore[arg-type]  # a string is parsed (ConfigError)
         if self._config.state.openness > was.openness:
             self._denials.clear()
 
@@ -279,6 +279,7 @@ class PolicyEngine:
                 f"record_sent: order {cid!r} was not allowed by evaluate() on this engine, or was "
                 "already recorded; only an allowed request, unchanged, can be recorded as sent"
             )
+        assert isinstance(cid, str)  # found above
         del self._pending[cid]
         self._add_sent(_Sent(now_ms, pending.quote, pending.notional))
 

@@ -326,7 +326,11 @@ def check_order_notional(
     limit = limits.max_order_notional
     if notional <= limit:
         return None
-    how = "quote_amount" if request.quote_amount is not None else f"{_num(request.amount)} x {_num(price)}"
+    how = (
+        "quote_amount"
+        if request.quote_amount is not None or request.amount is None
+        else f"{_num(request.amount)} x {_num(price)}"
+    )
     return _deny(
         Rule.MAX_ORDER_NOTIONAL,
         f"order value {_num(notional)} {quote} ({how}) is above the limit {_num(limit)} {quote}",
