@@ -201,9 +201,8 @@ def _rules(bot_type: str, config_toml: str) -> SignalConfig | None:
     equivalent (its pairs, its direction, its base order size); None for a DCA bot without one."""
     if bot_type == "signal":
         return SignalConfig.from_toml(config_toml)
-    from bastion.bots.registry import load_config, takes_signals
-
     from bastion.bots.dca import DcaConfig
+    from bastion.bots.registry import load_config, takes_signals
 
     dca = load_config(config_toml)
     if not isinstance(dca, DcaConfig) or not takes_signals(dca):

@@ -284,7 +284,8 @@ class SmartTradeConfig(OnePair):
         f.name(self.name, "name")
         f.name(self.account, "account")
         f.pair(self.pair)
-        direction: Direction = "short" if f.choice(self.direction, "direction", ("long", "short")) == "short" else "long"
+        chosen = f.choice(self.direction, "direction", ("long", "short"))
+        direction: Direction = "short" if chosen == "short" else "long"
         if (self.amount is None) == (self.amount_quote is None):
             raise ConfigError(
                 f"give exactly one of amount (base) or amount_quote, got amount {self.amount!r} "
