@@ -55,6 +55,6 @@ def test_a_backtest_imports_no_ccxt_sqlalchemy_or_web_stack(tmp_path: Path) -> N
 
 
 def test_the_deal_fields_are_those_of_deal_list_json() -> None:
-    from bastion.cli.bots import DEAL_FIELDS as LISTED
+    from bastion.services.deals import DEAL_FIELDS as LISTED
 
     assert DEAL_FIELDS == LISTED

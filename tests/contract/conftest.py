@@ -23,6 +23,7 @@ from typing import Any
 
 import pytest
 
+from bastion.domain import OrderStatus
 from bastion.exchanges.ccxt import AsyncCcxtExchange, CcxtExchange
 from bastion.exchanges.ccxt.factory import KUCOIN_SIMULATOR_ID, SIMULATOR_ID
 from bastion.exchanges.credentials import ApiCredentials
@@ -42,6 +43,8 @@ class Flavor:
     notional_refusal: str
     #: Read the key's permissions through the port's ccxt client: (port, run) -> ApiRestrictions.
     read_restrictions: Callable[[Any, Callable[[Any], Any]], ApiRestrictions]
+    #: What the exchange calls an IOC/FOK order whose rest did not fill (KuCoin has no "expired").
+    unfilled_rest: OrderStatus = OrderStatus.EXPIRED
 
 
 def _binance_restrictions(port: Any, run: Callable[[Any], Any]) -> ApiRestrictions:
@@ -66,7 +69,9 @@ def _kucoin_restrictions(port: Any, run: Callable[[Any], Any]) -> ApiRestriction
 
 FLAVORS = {
     "binance": Flavor("binance", SIMULATOR_ID, 10, "NOTIONAL", _binance_restrictions),
-    "kucoin": Flavor("kucoin", KUCOIN_SIMULATOR_ID, 20, "funds should more then", _kucoin_restrictions),
+    "kucoin": Flavor(
+        "kucoin", KUCOIN_SIMULATOR_ID, 20, "funds should more then", _kucoin_restrictions, OrderStatus.CANCELLED
+    ),
 }
 
 

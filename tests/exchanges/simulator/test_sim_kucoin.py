@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from bastion.errors import ConfigError
-from bastion.exchanges.simulator.candles import INTERVALS, bucket_start
+from bastion.domain import TIMEFRAMES_MS
+from bastion.exchanges.simulator.candles import bucket_start
 from bastion.exchanges.simulator.config import SimulatorConfig
 from bastion.exchanges.simulator.keys import generate_entry, parse_keys
 from bastion.exchanges.simulator.kucoin.api import KucoinApi
@@ -345,7 +346,7 @@ def test_candles_show_the_replay_on_the_wall_clock_newest_first(client, clock):
     )
     rows = answer["data"]
     times = [int(r[0]) * 1000 for r in rows]
-    assert times[0] == bucket_start(clock.now, INTERVALS["1m"])
+    assert times[0] == bucket_start(clock.now, TIMEFRAMES_MS["1m"])
     assert times == sorted(times, reverse=True)
     assert all(a - b == 60_000 for a, b in itertools.pairwise(times))
     assert len(rows) == 10  # the minutes opening within the last 600 s
