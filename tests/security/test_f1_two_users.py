@@ -254,18 +254,18 @@ def test_the_engine_uid_gets_only_the_engine_operations(layout: Layout):
             ("place_order", order),
             ("open_orders", {"account": "alice"}),
             ("key_status", {}),
+            ("policy_show", {"account": "alice"}),  # read-only, for the pre-flight of bot create/start
             ("policy_set", {"account": "alice", "changes": {"max_order_notional": "1"}}),
-            ("policy_show", {"account": "alice"}),
             ("keys_remove", {"account": "alice"}),
             ("keys_check", {}),
             ("panic", {}),
         ],
     )
-    assert [r["ok"] for r in results[:5]] == [True] * 5, results[:5]
-    for refused in results[5:]:
+    assert [r["ok"] for r in results[:6]] == [True] * 6, results[:6]
+    for refused in results[6:]:
         assert refused["kind"] == "forbidden", refused
         assert "role engine may not call" in str(refused["message"])
-    assert f"uid {ENGINE_UID}" in str(results[5]["message"])
+    assert f"uid {ENGINE_UID}" in str(results[6]["message"])
     assert layout.signer.poll() is None  # panic was refused
     status = results[4]["result"]
     assert isinstance(status, list)

@@ -11,11 +11,11 @@ from bastion.custody.signer.roles import ROLE_OPS, Role, SignerConfig, refusal_r
 from bastion.errors import ConfigError
 
 
-def test_the_engine_role_is_exactly_the_trading_operations_and_ping():
-    assert ROLE_OPS[Role.ENGINE] == TRADING_OPS | {"ping"}
-    for op in sorted(TRADING_OPS):
+def test_the_engine_role_is_exactly_the_trading_operations_ping_and_reading_a_policy():
+    assert ROLE_OPS[Role.ENGINE] == TRADING_OPS | {"ping", "policy_show"}
+    for op in sorted(TRADING_OPS | {"policy_show"}):
         assert refusal_reason({Role.ENGINE}, op, {}) is None
-    for op in sorted(CONTROL_OPS - {"ping"}):
+    for op in sorted(CONTROL_OPS - {"ping", "policy_show"}):
         reason = refusal_reason({Role.ENGINE}, op, {})
         assert reason is not None
         assert f"role engine may not call {op!r}" in reason

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from bastion.errors import ConfigError
 from bastion.domain import TIMEFRAMES_MS
+from bastion.errors import ConfigError
 from bastion.exchanges.simulator.candles import bucket_start
 from bastion.exchanges.simulator.config import SimulatorConfig
 from bastion.exchanges.simulator.keys import generate_entry, parse_keys

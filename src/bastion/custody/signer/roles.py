@@ -71,6 +71,7 @@ ROLE_OPS: Mapping[Role, frozenset[str]] = MappingProxyType(
                 "open_orders",
                 "my_trades",
                 "balances",
+                "policy_show",  # read-only: `bot create`/`bot start` check a bot's orders against the policy
             }
         ),
         Role.WEB: frozenset({"ping", "key_status", "policy_show", "policy_set", "keys_add_sealed"}),
