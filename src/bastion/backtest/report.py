@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from bastion.backtest.runner import Run, deal_fees
 from bastion.engine.core.model import DealSnapshot, DealStatus
+from bastion.services.deal_fields import DEAL_FIELDS
 
 if TYPE_CHECKING:
     import numpy as np
@@ -26,23 +27,6 @@ if TYPE_CHECKING:
 
 __all__ = ["DEAL_FIELDS", "FILL_RULES", "deal_rows", "equity_curve", "report"]
 
-#: The fields of ``bastion deal list --json`` (tests check they stay the same).
-DEAL_FIELDS = (
-    "id",
-    "bot",
-    "pair",
-    "status",
-    "direction",
-    "base_order_price",
-    "safety_orders_filled",
-    "avg_price",
-    "take_profit_price",
-    "close_price",
-    "amount",
-    "profit_quote",
-    "opened_at",
-    "closed_at",
-)
 
 FILL_RULES = (
     "A bot decides at a candle's open (the previous close's time), knowing only completed candles.",

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from bastion.errors import ValidationError
 from bastion.services._db import session
+from bastion.services.deal_fields import DEAL_FIELDS
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -18,22 +19,6 @@ if TYPE_CHECKING:
 
 __all__ = ["DEAL_FIELDS", "ORDER_FIELDS", "deal_rows", "deal_state", "order_rows", "show_deal"]
 
-DEAL_FIELDS = (
-    "id",
-    "bot",
-    "pair",
-    "status",
-    "direction",
-    "base_order_price",
-    "safety_orders_filled",
-    "avg_price",
-    "take_profit_price",
-    "close_price",
-    "amount",
-    "profit_quote",
-    "opened_at",
-    "closed_at",
-)
 ORDER_FIELDS = (
     "client_order_id",
     "exchange_order_id",
