@@ -52,9 +52,3 @@ def test_a_backtest_imports_no_ccxt_sqlalchemy_or_web_stack(tmp_path: Path) -> N
                 "max_capital_used", "fees_quote", "elapsed_s"):  # fmt: skip
         assert key in report
     assert set(DEAL_FIELDS) <= set(report["deals"][0])
-
-
-def test_the_deal_fields_are_those_of_deal_list_json() -> None:
-    from bastion.services.deals import DEAL_FIELDS as LISTED
-
-    assert DEAL_FIELDS == LISTED
