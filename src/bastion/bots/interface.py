@@ -199,6 +199,9 @@ class DealView:
         Every order placed for it, in placing order.
     state
         Small values the bot saved for this deal with :class:`SaveState` (strings).
+    leg_index
+        Optional: the position in ``orders`` of each leg (the engine passes the one it keeps, so
+        :meth:`order` costs O(1) on a deal with thousands of orders); built on first use when None.
     """
 
     id: int
@@ -207,16 +210,27 @@ class DealView:
     opened_ms: int
     orders: tuple[OrderView, ...] = ()
     state: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    leg_index: Mapping[str, int] | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "state", _frozen(self.state))
 
     def order(self, leg: str) -> OrderView | None:
         """Return the order with this leg name, or None."""
-        for order in self.orders:
-            if order.leg == leg:
-                return order
-        return None
+        index = self.leg_index
+        if index is None:
+            built: dict[str, int] = {}
+            for at, order in enumerate(self.orders):
+                built.setdefault(order.leg, at)
+            object.__setattr__(self, "leg_index", built)
+            index = built
+        position = index.get(leg)
+        if position is None or position >= len(self.orders):
+            return None
+        found = self.orders[position]
+        if found.leg != leg:  # an index that does not describe these orders
+            return next((o for o in self.orders if o.leg == leg), None)
+        return found
 
     def active_orders(self) -> tuple[OrderView, ...]:
         """Orders that can still fill."""

@@ -17,9 +17,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from bastion.domain import Order
+from bastion.domain import Fill, Order
 
-__all__ = ["DealFigures", "deal_figures"]
+__all__ = ["DealFigures", "FigureTotals", "deal_figures"]
 
 _ZERO = Decimal(0)
 
@@ -69,6 +69,78 @@ class DealFigures:
         return self.quote_flow + self.base_held * close_price
 
 
+class FigureTotals:
+    """Running sums of a deal's fills: :meth:`add` each fill once, read :meth:`figures` any time.
+
+    The engine core keeps one per deal and adds only the fills it has not seen (a deal's figures
+    cost O(new fills), not O(all fills), per change); :func:`deal_figures` adds them all at once.
+    """
+
+    __slots__ = (
+        "_base",
+        "_entry_side",
+        "_quote",
+        "base_held",
+        "direction",
+        "entry_base",
+        "entry_cost",
+        "entry_fee_base",
+        "entry_fee_quote",
+        "exit_base",
+        "exit_cost",
+        "other",
+        "received",
+        "spent",
+    )
+
+    def __init__(self, *, direction: str, base: str, quote: str) -> None:
+        self.direction = direction
+        self._entry_side = "buy" if direction == "long" else "sell"
+        self._base, self._quote = base, quote
+        self.entry_base = self.entry_cost = self.entry_fee_base = self.entry_fee_quote = _ZERO
+        self.exit_base = self.exit_cost = self.spent = self.received = self.base_held = _ZERO
+        self.other: dict[str, Decimal] = {}
+
+    def add(self, side: str, fill: Fill) -> None:
+        """Count one fill of an order on ``side`` (``buy`` or ``sell``)."""
+        fee = fill.fee
+        fee_quote = fee.amount if fee.currency == self._quote else _ZERO
+        fee_base = fee.amount if fee.currency == self._base else _ZERO
+        if fee.currency not in (self._base, self._quote) and fee.amount:
+            self.other[fee.currency] = self.other.get(fee.currency, _ZERO) + fee.amount
+        cost = fill.cost
+        if side == self._entry_side:
+            self.entry_base += fill.amount
+            self.entry_cost += cost
+            self.entry_fee_base += fee_base
+            self.entry_fee_quote += fee_quote
+        else:
+            self.exit_base += fill.amount
+            self.exit_cost += cost
+        if side == "buy":
+            self.spent += cost + fee_quote
+            self.base_held += fill.amount - fee_base
+        else:
+            self.received += cost - fee_quote
+            self.base_held -= fill.amount + fee_base
+
+    def figures(self) -> DealFigures:
+        """What the fills added so far make."""
+        return DealFigures(
+            entry_base=self.entry_base,
+            entry_cost=self.entry_cost,
+            entry_fee_base=self.entry_fee_base,
+            entry_fee_quote=self.entry_fee_quote,
+            exit_base=self.exit_base,
+            exit_cost=self.exit_cost,
+            quote_spent=self.spent,
+            quote_received=self.received,
+            base_held=self.base_held,
+            direction=self.direction,
+            other_fees=dict(self.other),
+        )
+
+
 def deal_figures(orders: Iterable[Order], *, direction: str, base: str, quote: str) -> DealFigures:
     """Add up the fills of a deal's orders.
 
@@ -81,40 +153,8 @@ def deal_figures(orders: Iterable[Order], *, direction: str, base: str, quote: s
     base, quote
         The pair's currencies.
     """
-    entry_side = "buy" if direction == "long" else "sell"
-    entry_base = entry_cost = entry_fee_base = entry_fee_quote = exit_base = exit_cost = _ZERO
-    spent = received = base_held = _ZERO
-    other: dict[str, Decimal] = {}
+    totals = FigureTotals(direction=direction, base=base, quote=quote)
     for order in orders:
         for fill in order.fills:
-            fee_quote = fill.fee.amount if fill.fee.currency == quote else _ZERO
-            fee_base = fill.fee.amount if fill.fee.currency == base else _ZERO
-            if fill.fee.currency not in (base, quote) and fill.fee.amount:
-                other[fill.fee.currency] = other.get(fill.fee.currency, _ZERO) + fill.fee.amount
-            if order.side == entry_side:
-                entry_base += fill.amount
-                entry_cost += fill.cost
-                entry_fee_base += fee_base
-                entry_fee_quote += fee_quote
-            else:
-                exit_base += fill.amount
-                exit_cost += fill.cost
-            if order.side == "buy":
-                spent += fill.cost + fee_quote
-                base_held += fill.amount - fee_base
-            else:
-                received += fill.cost - fee_quote
-                base_held -= fill.amount + fee_base
-    return DealFigures(
-        entry_base=entry_base,
-        entry_cost=entry_cost,
-        entry_fee_base=entry_fee_base,
-        entry_fee_quote=entry_fee_quote,
-        exit_base=exit_base,
-        exit_cost=exit_cost,
-        quote_spent=spent,
-        quote_received=received,
-        base_held=base_held,
-        direction=direction,
-        other_fees=other,
-    )
+            totals.add(order.side, fill)
+    return totals.figures()

@@ -498,6 +498,11 @@ class EngineCore:
     def _entry(self, cid: str) -> OrderEntry | None:
         return self.orders.get(cid)
 
+    def _touch(self, entry: OrderEntry) -> None:
+        deal = self.deals.get(entry.tag.deal_id)
+        if deal is not None:
+            deal.touch(entry.order.client_order_id)
+
     def _changed(self, entry: OrderEntry) -> list[Effect]:
         effects: list[Effect] = [StoreOrder(order=entry.order, tag=entry.tag)]
         deal = self.deals.get(entry.tag.deal_id)
@@ -517,6 +522,7 @@ class EngineCore:
         if entry is None or entry.order.status is not OrderStatus.INITIALIZED:
             return []
         entry.order.apply(DomainAccepted(exchange_order_id=event.exchange_order_id, timestamp_ms=self.now_ms))
+        self._touch(entry)
         self._track(entry)
         return [StoreOrder(order=entry.order, tag=entry.tag)]
 
@@ -527,6 +533,7 @@ class EngineCore:
         if any(f.trade_id == event.fill.trade_id for f in entry.order.fills):
             return []
         entry.order.apply(DomainFilled(event.fill))
+        self._touch(entry)
         effects = self._changed(entry)
         if entry.tag.role is OrderRole.SAFETY and entry.order.remaining == 0:
             order = entry.order
@@ -546,6 +553,7 @@ class EngineCore:
             return []
         change = DomainCancelled(self.now_ms) if isinstance(event, Cancelled) else DomainExpired(self.now_ms)
         entry.order.apply(change)
+        self._touch(entry)
         return self._changed(entry)
 
     def _rejected(self, event: Rejected) -> list[Effect]:
@@ -553,6 +561,7 @@ class EngineCore:
         if entry is None or entry.order.status is not OrderStatus.INITIALIZED:
             return []
         entry.order.apply(DomainRejected(reason=f"{event.kind.value}: {event.reason}", timestamp_ms=self.now_ms))
+        self._touch(entry)
         effects = self._changed(entry)
         slot = self.bots.get(entry.tag.bot_id)
         if slot is None:

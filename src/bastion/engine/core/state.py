@@ -7,9 +7,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from bastion.bots.interface import Bot, DealOutcome, Decision, Direction, OrderRole
+from bastion.bots.interface import Bot, DealOutcome, Decision, Direction
 from bastion.domain import Market, Order, OrderStatus
-from bastion.engine.core.accounting import DealFigures, deal_figures
+from bastion.engine.core.accounting import DealFigures
+from bastion.engine.core.deal_cache import DealCache
 from bastion.engine.core.model import BotStatus, DealSnapshot, DealStatus, OrderTag
 
 __all__ = ["BotSlot", "Control", "DealState", "OrderEntry"]
@@ -58,29 +59,32 @@ class DealState:
     close_price: Decimal | None = None
     profit_quote: Decimal | None = None
     take_profit_price: Decimal | None = None
+    cache: DealCache = field(default_factory=DealCache, repr=False, compare=False)
+    """Figures and views derived from the orders; the core calls :meth:`touch` when one changes."""
 
     @property
     def open(self) -> bool:
         """Whether the deal is still open."""
         return self.status is DealStatus.OPEN
 
+    def touch(self, client_order_id: str) -> None:
+        """Note that one of the deal's orders changed (its figures and views follow)."""
+        self.cache.touch(client_order_id)
+
     def figures(self, orders: dict[str, OrderEntry]) -> DealFigures:
         """Add up the fills of the deal's orders."""
-        base, quote = self.pair.split("/")
-        return deal_figures(
-            (orders[cid].order for cid in self.orders), direction=self.direction, base=base, quote=quote
-        )
+        return self.cache.figures(self, orders)
 
     def snapshot(self, orders: dict[str, OrderEntry]) -> DealSnapshot:
         """The deal as storage keeps it, figures from the fills."""
-        mine = [orders[cid] for cid in self.orders]
-        figures = self.figures(orders)
-        entry = next((e.order for e in mine if e.tag.role is OrderRole.ENTRY), None)
-        safety = sum(1 for e in mine if e.tag.role is OrderRole.SAFETY and e.order.status is OrderStatus.FILLED)
-        resting = [e.order.price for e in mine if e.tag.role is OrderRole.TAKE_PROFIT and e.active]
-        resting_tp = resting[-1] if resting else None  # the newest: an older one is being replaced
-        if resting_tp is not None:
-            self.take_profit_price = resting_tp
+        cache = self.cache
+        figures = cache.figures(self, orders)
+        first = cache.entry_order(self, orders)
+        entry = None if first is None else first.order
+        safety = cache.safety_orders_filled(self, orders)
+        resting = cache.resting_take_profit(self, orders)  # the newest: an older one is being replaced
+        if resting is not None:
+            self.take_profit_price = resting.order.price
         return DealSnapshot(
             id=self.id,
             bot_id=self.bot_id,
