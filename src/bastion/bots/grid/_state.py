@@ -66,18 +66,23 @@ class GridState:
             profit=Decimal(values.get("profit", "0")),
             trips=int(values.get("trips", "0")),
         )
+        counters, slots, basis = state.counters, state.slots, state.basis
+        known = _PARSED
         for key, value in values.items():
-            kind, _, number = key.partition(".")
-            if not number:
-                continue
-            if kind in ("nb", "ns"):
-                state.counters[key] = int(value)
-            elif kind == "k" and int(number) in window:
-                state.slots[int(number)] = value
-            elif kind == "cost" and int(number) in window:
-                state.basis[int(number)] = value
+            parsed = known.get(key)
+            if parsed is None:
+                parsed = _parse(key)
+                if len(known) < _MAX_PARSED:
+                    known[key] = parsed
+            kind, number = parsed
+            if kind == _COUNTER:
+                counters[key] = int(value)
+            elif kind == _SLOT and lo <= number < lo + count:
+                slots[number] = value
+            elif kind == _BASIS and lo <= number < lo + count:
+                basis[number] = value
         for interval in window:
-            state.slots.setdefault(interval, IDLE)
+            slots.setdefault(interval, IDLE)
         return state
 
     @property
@@ -103,12 +108,37 @@ class GridState:
             "profit": plain(self.profit),
             "trips": str(self.trips),
         }
+        slots, basis = self.slots, self.basis
         for interval in self.window:
-            out[f"k.{interval}"] = self.slots.get(interval, IDLE)
-            out[f"cost.{interval}"] = self.basis.get(interval, "")
-        for key, cycle in self.counters.items():
-            out[key] = str(cycle)
+            names = _NAMES.get(interval)
+            if names is None:
+                names = (f"k.{interval}", f"cost.{interval}")
+                if len(_NAMES) < _MAX_PARSED:
+                    _NAMES[interval] = names
+            out[names[0]] = slots.get(interval, IDLE)
+            out[names[1]] = basis.get(interval, "")
+        out.update(zip(self.counters, map(str, self.counters.values()), strict=True))
         return dict(sorted(out.items()))
+
+
+_OTHER, _COUNTER, _SLOT, _BASIS = range(4)
+#: Keys read before, and the key names of an interval: the state is read and written at every decision.
+_PARSED: dict[str, tuple[int, int]] = {}
+_NAMES: dict[int, tuple[str, str]] = {}
+_MAX_PARSED = 100_000
+
+
+def _parse(key: str) -> tuple[int, int]:
+    kind, _, number = key.partition(".")
+    if not number:
+        return _OTHER, 0
+    if kind in ("nb", "ns"):
+        return _COUNTER, 0
+    if kind == "k":
+        return _SLOT, int(number)
+    if kind == "cost":
+        return _BASIS, int(number)
+    return _OTHER, 0
 
 
 def plain(value: Decimal) -> str:

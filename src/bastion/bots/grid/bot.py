@@ -43,6 +43,7 @@ from bastion.bots.grid._cycle import advance, allocate_start, complete_shift, ma
 from bastion.bots.grid._state import START, GridState
 from bastion.bots.grid._turn import Turn
 from bastion.bots.grid.config import GridConfig
+from bastion.bots.grid.levels import Ladder
 from bastion.bots.interface import BotView, Decision, OpenDeal, OrderRole, PlaceOrder, PriceView, SaveState, Watch
 from bastion.domain import Market, OrderType
 
@@ -61,10 +62,18 @@ class GridBot:
         when the bot is created).
     """
 
-    __slots__ = ("_config",)
+    __slots__ = ("_config", "_ladder")
 
     def __init__(self, config: GridConfig) -> None:
         self._config = config
+        self._ladder: tuple[Market, Ladder] | None = None
+
+    def _ladder_on(self, market: Market) -> Ladder:
+        # The same rules give the same ladder: its level prices are computed once per market object.
+        cached = self._ladder
+        if cached is None or cached[0] is not market:
+            cached = self._ladder = (market, self._config.ladder(market))
+        return cached[1]
 
     @property
     def name(self) -> str:
@@ -92,7 +101,7 @@ class GridBot:
         turn = Turn(
             config=config,
             market=market,
-            ladder=config.ladder(market),
+            ladder=self._ladder_on(market),
             price=price,
             deal=deal,
             state=state,
@@ -115,7 +124,7 @@ class GridBot:
 
     def _start(self, market: Market, price: PriceView) -> Decision:
         config = self._config
-        ladder = config.ladder(market)
+        ladder = self._ladder_on(market)
         count = config.grid_count
         levels = [ladder.price(i) for i in range(count + 1)]
         empty = min(range(count + 1), key=lambda i: (abs(levels[i] - price.last), i))

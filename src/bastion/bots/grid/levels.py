@@ -10,7 +10,7 @@ level, and every level is rounded once, to the nearest tick.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Context, Decimal
 from typing import Literal
 
@@ -81,14 +81,26 @@ class Ladder:
     spacing: Spacing
     market: Market
     quote_per_grid: Decimal
+    _prices: dict[int, Decimal] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _amounts: dict[int, Decimal] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def price(self, index: int) -> Decimal:
-        """Return the rounded price of level ``index`` (not positive if it does not exist)."""
-        return level_price(self.lower, self.upper, self.count, self.spacing, index, self.market)
+        """Return the rounded price of level ``index`` (not positive if it does not exist); computed once."""
+        price = self._prices.get(index)
+        if price is None:
+            price = self._prices[index] = level_price(
+                self.lower, self.upper, self.count, self.spacing, index, self.market
+            )
+        return price
 
     def amount(self, interval: int) -> Decimal:
         """Return the base amount interval ``interval`` buys at its lower level, floored to the lot."""
-        price = self.price(interval)
-        if price <= 0:
-            return Decimal(0)
-        return Decimal(self.market.floor_amount(_CTX.divide(self.quote_per_grid, price)))
+        amount = self._amounts.get(interval)
+        if amount is None:
+            price = self.price(interval)
+            if price <= 0:
+                amount = Decimal(0)
+            else:
+                amount = Decimal(self.market.floor_amount(_CTX.divide(self.quote_per_grid, price)))
+            self._amounts[interval] = amount
+        return amount
