@@ -573,14 +573,9 @@ class Backtest:
         return None
 
     def _levels(self, feed: _Feed) -> Levels:
-        above = math.inf
-        below = -math.inf
-        for order in feed.engine.open_orders(ACCOUNT):
-            price = float(order.price)
-            if order.side == "BUY":
-                below = max(below, price)
-            else:
-                above = min(above, price)
+        highest_buy, lowest_sell = feed.engine.resting_bounds()  # the backtest's account is the only one
+        above = math.inf if lowest_sell is None else float(lowest_sell)
+        below = -math.inf if highest_buy is None else float(highest_buy)
         symbol = feed.data.symbol
         for slot in self.core.bots.values():
             if slot.last is None or slot.status not in _DECIDING:

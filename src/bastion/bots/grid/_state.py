@@ -100,6 +100,10 @@ class GridState:
 
     def values(self) -> dict[str, str]:
         """Return the state as string values, keys sorted."""
+        return dict(sorted(self.unsorted_values().items()))
+
+    def unsorted_values(self) -> dict[str, str]:
+        """Return the values of :meth:`values` in no particular order (enough to compare two states)."""
         out = {
             "phase": self.phase,
             "stop": self.stop,
@@ -118,7 +122,7 @@ class GridState:
             out[names[0]] = slots.get(interval, IDLE)
             out[names[1]] = basis.get(interval, "")
         out.update(zip(self.counters, map(str, self.counters.values()), strict=True))
-        return dict(sorted(out.items()))
+        return out
 
 
 _OTHER, _COUNTER, _SLOT, _BASIS = range(4)

@@ -37,7 +37,7 @@ class Turn:
     deal: DealView
     state: GridState
     saved: dict[str, str]
-    """The state as loaded, re-serialised: a SaveState is sent only when it changes."""
+    """The state as loaded, re-serialised (unsorted): a SaveState is sent only when it changes."""
     view_balance: Decimal | None = None
     """Free balance of the base currency when the view has it."""
     actions: list[Action] = field(default_factory=list)
@@ -92,8 +92,9 @@ class Turn:
     def decision(self, watch: tuple[Watch, ...] = ()) -> Decision:
         """Return the decision: the actions, a SaveState when the state changed, and ``watch``."""
         actions = list(self.actions)
-        values = self.state.values()
+        values = self.state.unsorted_values()
         if values != self.saved:
+            values = dict(sorted(values.items()))
             closing = [i for i, action in enumerate(actions) if isinstance(action, CloseDeal)]
             at = closing[0] if closing else len(actions)
             actions.insert(at, SaveState(deal=self.deal.id, values=values))

@@ -105,7 +105,7 @@ class GridBot:
             price=price,
             deal=deal,
             state=state,
-            saved=state.values(),
+            saved=state.unsorted_values(),
             view_balance=view.balances.get(market.base),
         )
         if state.phase != "running":

@@ -43,7 +43,7 @@ from bastion.exchanges.simulator.apierrors import (
     mandatory,
     would_take,
 )
-from bastion.exchanges.simulator.book import Book, build_book
+from bastion.exchanges.simulator.book import Book, best_prices, build_book
 from bastion.exchanges.simulator.candles import CandleSeries
 from bastion.exchanges.simulator.format import q8
 from bastion.exchanges.simulator.orders import (
@@ -157,6 +157,8 @@ class SymbolEngine:
         self._next_trade_id = 1
         self._orders: dict[int, Order] = {}
         self._open: dict[int, Order] = {}
+        #: Highest resting buy and lowest resting sell price (None: recompute; changes with ``_open``).
+        self._bounds: tuple[Decimal | None, Decimal | None] | None = None
         self._by_account: dict[str, list[Order]] = {}
         self._trades: dict[str, list[Trade]] = {}
         self._open_cids: dict[str, dict[str, Order]] = {}
@@ -189,6 +191,17 @@ class SymbolEngine:
         if self._book is None:
             self._book = build_book(self.candle, self.rules)
         return self._book
+
+    def _best_quote(self, side: str) -> Decimal | None:
+        """The book's best ask or bid, without building the book when no taker has touched it."""
+        if self._book is None and self.rules.min_qty > 0:
+            # A fresh book's first levels (see build_book): sized at least min_qty, a bid only above zero.
+            bid, ask = best_prices(self.candle.close, self.rules)
+            if side == "ask":
+                return ask
+            return bid if bid > 0 else None
+        book = self.book()
+        return book.best_ask if side == "ask" else book.best_bid
 
     def advance(self, candles: int = 1) -> int:
         """Make the next ``candles`` candles current in turn, filling resting orders they reach.
@@ -234,6 +247,11 @@ class SymbolEngine:
         a falling move reaches a buy at its price when it gets that low (a rising move a sell).
         Nearest along the move first, the older order first at the same place.
         """
+        highest_buy, lowest_sell = self.resting_bounds()
+        buys_from = end if end < start else start  # a buy at or above this is reached
+        sells_to = end if end > start else start  # a sell at or below this is reached
+        if (highest_buy is None or highest_buy < buys_from) and (lowest_sell is None or lowest_sell > sells_to):
+            return None
         best: tuple[Decimal, int] | None = None
         found: Order | None = None
         for order in self._open.values():
@@ -270,6 +288,22 @@ class SymbolEngine:
             self.fill_at(order, start)
 
     # --- queries --------------------------------------------------------------------------
+
+    def resting_bounds(self) -> tuple[Decimal | None, Decimal | None]:
+        """Return the highest resting buy price and the lowest resting sell price (None: no such order)."""
+        bounds = self._bounds
+        if bounds is None:
+            buy: Decimal | None = None
+            sell: Decimal | None = None
+            for order in self._open.values():
+                price = order.price
+                if order.side == BUY:
+                    if buy is None or price > buy:
+                        buy = price
+                elif sell is None or price < sell:
+                    sell = price
+            bounds = self._bounds = (buy, sell)
+        return bounds
 
     def has_open_client_id(self, account: str, client_order_id: str) -> bool:
         """Return True if ``account`` has an open order with ``client_order_id`` here."""
@@ -404,13 +438,12 @@ class SymbolEngine:
         rules.check_price(price)
         rules.check_qty(qty)
         rules.check_notional(price * qty)
-        book = self.book()
         if side == BUY:
-            best = book.best_ask
+            best = self._best_quote("ask")
             crosses = best is not None and price >= best
             lock_asset, lock_amount = rules.quote, q8(price * qty)
         else:
-            best = book.best_bid
+            best = self._best_quote("bid")
             crosses = best is not None and price <= best
             lock_asset, lock_amount = rules.base, qty
         if order_type == LIMIT_MAKER and crosses:
@@ -557,6 +590,7 @@ class SymbolEngine:
         )
         self._orders[order_id] = order
         self._open[order_id] = order
+        self._bounds = None
         self._by_account.setdefault(account, []).append(order)
         self._open_cids.setdefault(account, {})[cid] = order
         self._latest_cid[(account, cid)] = order
@@ -618,6 +652,7 @@ class SymbolEngine:
         order.status = status
         order.update_time = self._clock()
         self._open.pop(order.order_id, None)
+        self._bounds = None
         ids = self._open_cids.get(order.account)
         if ids is not None and ids.get(order.client_order_id) is order:
             del ids[order.client_order_id]
