@@ -129,11 +129,11 @@ def load_market(option: str, *, start_ms: int | None = None, end_ms: int | None 
         raise ConfigError(f"--data {option!r}: {exc}") from None
     if len(arrays) < 2:
         raise ConfigError(f"--data {option!r}: {path.name} has {len(arrays)} candle(s); expected at least two")
-    closes = np.sort(arrays.close)
+    middle = len(arrays.close) // 2
     rules = rules_from_prices(
         spec.symbol,
-        median=to_decimal(closes[len(closes) // 2]),
-        highest=to_decimal(closes[-1]),
+        median=to_decimal(np.partition(arrays.close, middle)[middle]),  # sorted(closes)[len // 2]
+        highest=to_decimal(arrays.close.max()),
         tick=arrays.price_increment(),
     )
     rules = apply_overrides(rules, spec.overrides)

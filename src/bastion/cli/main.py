@@ -7,7 +7,7 @@ import sys
 import typer
 from rich.console import Console
 
-from bastion import __version__
+import bastion
 from bastion.errors import BastionError
 
 app = typer.Typer(
@@ -24,7 +24,7 @@ _err = Console(stderr=True, soft_wrap=True)
 @app.command()
 def version() -> None:
     """Print Bastion's version."""
-    typer.echo(f"bastion {__version__}")
+    typer.echo(f"bastion {bastion.__version__}")
 
 
 def _register() -> None:

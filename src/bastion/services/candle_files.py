@@ -345,7 +345,10 @@ class CandleArrays:
         import numpy as np
 
         prices = np.concatenate([self.open, self.high, self.low, self.close])
-        for places in range(13):
+        # A sample needs no more places than all the prices: it skips the counts that cannot do.
+        sample = prices[:: max(1, prices.shape[0] // 4096)]
+        first = next((p for p in range(13) if np.array_equal(np.round(sample, p), sample)), 13)
+        for places in range(first, 13):
             if np.array_equal(np.round(prices, places), prices):
                 return Decimal(1).scaleb(-places)
         exponent = 0
@@ -473,7 +476,14 @@ def _table_columns(table: Any, path: Path) -> _Located:
     """Columns of a parquet/feather table: Bastion's (``timestamp_ms`` ...) or freqtrade's (``date`` ...)."""
     import numpy as np
     import pyarrow as pa
-    import pyarrow.compute as pc
+
+    def cast(column: Any, to: Any) -> Any:
+        # pyarrow.compute costs tens of milliseconds to import: only when a column needs a cast.
+        if column.type == to:
+            return column
+        import pyarrow.compute as pc
+
+        return pc.cast(column, to)
 
     names = table.column_names
     if CSV_HEADER[0] in names:
@@ -483,15 +493,17 @@ def _table_columns(table: Any, path: Path) -> _Located:
         stamps = table.column(CSV_HEADER[0])
         if not pa.types.is_integer(stamps.type):
             raise ValidationError(f"{path.name}: column 'timestamp_ms' is {stamps.type}; expected integers (epoch ms)")
-        raw = pc.cast(stamps, pa.int64())
+        raw = cast(stamps, pa.int64())
         multiply, divide, unit = 1, 1, "ms"
     else:
         date, unit = _freqtrade_date(table, path)
-        raw = pc.cast(date, pa.int64())
+        raw = cast(date, pa.int64())
         multiply, divide = _UNIT_SCALE[unit]
     problems = RowProblems()
     ints = raw.to_numpy(zero_copy_only=False) if raw.null_count == 0 else None
     if ints is None:
+        import pyarrow.compute as pc
+
         nulls = np.flatnonzero(pc.is_null(raw).to_numpy(zero_copy_only=False))
         for i in nulls:
             problems.add(_row_number(int(i)), "open time is missing")
@@ -504,7 +516,7 @@ def _table_columns(table: Any, path: Path) -> _Located:
         problems.raise_if_any(path)
     stamps_ms = ints * multiply // divide if (multiply, divide) != (1, 1) else ints
     values = [
-        np.asarray(pc.cast(table.column(n), pa.float64()).to_numpy(zero_copy_only=False), np.float64)
+        np.asarray(cast(table.column(n), pa.float64()).to_numpy(zero_copy_only=False), np.float64)
         for n in CSV_HEADER[1:]
     ]
     return stamps_ms, values, _row_number
