@@ -139,7 +139,8 @@ class EngineCore:
     def due(self) -> list[int]:
         """Return the ids of the bots that should decide now, in id order."""
         found = []
-        for slot in sorted(self.bots.values(), key=lambda s: s.id):
+        slots = self.bots.values()
+        for slot in slots if len(slots) < 2 else sorted(slots, key=lambda s: s.id):
             if slot.status is BotStatus.ERROR:
                 if slot.retry_at_ms is not None and self.now_ms >= slot.retry_at_ms:
                     found.append(slot.id)

@@ -180,19 +180,12 @@ class DealCache:
             )
         return view
 
-    def entry_order(self, deal: DealState, orders: Mapping[str, OrderEntry]) -> OrderEntry | None:
-        """The deal's first entry order, or None."""
-        self._sync(deal, orders)
-        return None if self._entry_cid is None else orders[self._entry_cid]
-
-    def safety_orders_filled(self, deal: DealState, orders: Mapping[str, OrderEntry]) -> int:
-        """How many of its safety orders have filled completely."""
-        self._sync(deal, orders)
-        return len(self._safety_filled)
-
-    def resting_take_profit(self, deal: DealState, orders: Mapping[str, OrderEntry]) -> OrderEntry | None:
-        """The newest take-profit order that can still fill, or None."""
-        self._sync(deal, orders)
-        if not self._take_profits:
-            return None
-        return orders[self._take_profits[max(self._take_profits)]]
+    def snapshot_parts(
+        self, deal: DealState, orders: Mapping[str, OrderEntry]
+    ) -> tuple[DealFigures, OrderEntry | None, int, OrderEntry | None]:
+        """Return the figures, the first entry order, how many safety orders filled completely and
+        the newest take-profit order that can still fill (None when there is none)."""
+        figures = self._sync(deal, orders).figures()
+        entry = None if self._entry_cid is None else orders[self._entry_cid]
+        resting = orders[self._take_profits[max(self._take_profits)]] if self._take_profits else None
+        return figures, entry, len(self._safety_filled), resting

@@ -77,13 +77,9 @@ class DealState:
 
     def snapshot(self, orders: dict[str, OrderEntry]) -> DealSnapshot:
         """The deal as storage keeps it, figures from the fills."""
-        cache = self.cache
-        figures = cache.figures(self, orders)
-        first = cache.entry_order(self, orders)
+        figures, first, safety, resting = self.cache.snapshot_parts(self, orders)
         entry = None if first is None else first.order
-        safety = cache.safety_orders_filled(self, orders)
-        resting = cache.resting_take_profit(self, orders)  # the newest: an older one is being replaced
-        if resting is not None:
+        if resting is not None:  # the newest: an older one is being replaced
             self.take_profit_price = resting.order.price
         return DealSnapshot(
             id=self.id,
