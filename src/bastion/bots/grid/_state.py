@@ -85,6 +85,37 @@ class GridState:
             slots.setdefault(interval, IDLE)
         return state
 
+    def reloaded(self) -> GridState:
+        """Return what ``GridState.load(self.values(), self.count)`` returns, without the text round trip."""
+        window = self.window
+        return GridState(
+            count=self.count,
+            phase=self.phase,
+            stop=self.stop,
+            lo=self.lo,
+            shift=self.shift,
+            profit=Decimal(plain(self.profit)),
+            trips=self.trips,
+            slots={i: self.slots.get(i, IDLE) for i in window},
+            basis={i: self.basis.get(i, "") for i in window},
+            counters=dict(self.counters),
+        )
+
+    def copy(self) -> GridState:
+        """Return a working copy (its dicts are its own)."""
+        return GridState(
+            count=self.count,
+            phase=self.phase,
+            stop=self.stop,
+            lo=self.lo,
+            shift=self.shift,
+            profit=self.profit,
+            trips=self.trips,
+            slots=dict(self.slots),
+            basis=dict(self.basis),
+            counters=dict(self.counters),
+        )
+
     @property
     def window(self) -> range:
         """Intervals of the current window, lowest first."""

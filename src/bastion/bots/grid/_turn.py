@@ -43,6 +43,8 @@ class Turn:
     actions: list[Action] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     touched: set[int] = field(default_factory=set)
+    emitted: dict[str, str] | None = None
+    """The values of the SaveState :meth:`decision` sent, if it sent one."""
 
     def order(self, leg: str) -> OrderView | None:
         """Return the deal's order with this leg, or None."""
@@ -95,6 +97,7 @@ class Turn:
         values = self.state.unsorted_values()
         if values != self.saved:
             values = dict(sorted(values.items()))
+            self.emitted = values
             closing = [i for i, action in enumerate(actions) if isinstance(action, CloseDeal)]
             at = closing[0] if closing else len(actions)
             actions.insert(at, SaveState(deal=self.deal.id, values=values))

@@ -36,6 +36,7 @@ Watch: the stop-loss and take-profit prices, and one tick beyond each trailing e
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
 
 from bastion.bots.grid import _stop
@@ -62,11 +63,21 @@ class GridBot:
         when the bot is created).
     """
 
-    __slots__ = ("_config", "_ladder")
+    __slots__ = ("_config", "_ladder", "_saved")
 
     def __init__(self, config: GridConfig) -> None:
         self._config = config
         self._ladder: tuple[Market, Ladder] | None = None
+        # The state values this bot last saved and what reading them back gives: when the deal's
+        # state is exactly those values (the usual case), it is not parsed again. A cache only.
+        self._saved: tuple[dict[str, str], GridState] | None = None
+
+    def _load(self, values: Mapping[str, str]) -> tuple[GridState, dict[str, str]]:
+        saved = self._saved
+        if saved is not None and values == saved[0]:
+            return saved[1].copy(), saved[0]
+        state = GridState.load(values, self._config.grid_count)
+        return state, state.unsorted_values()
 
     def _ladder_on(self, market: Market) -> Ladder:
         # The same rules give the same ladder: its level prices are computed once per market object.
@@ -97,7 +108,7 @@ class GridBot:
             if view.closed_deals > 0:
                 return Decision(notes=("grid finished: it does not start again",))
             return self._start(market, price)
-        state = GridState.load(deal.state, config.grid_count)
+        state, saved = self._load(deal.state)
         turn = Turn(
             config=config,
             market=market,
@@ -105,9 +116,16 @@ class GridBot:
             price=price,
             deal=deal,
             state=state,
-            saved=state.unsorted_values(),
+            saved=saved,
             view_balance=view.balances.get(market.base),
         )
+        decision = self._turn(turn)
+        if turn.emitted is not None:
+            self._saved = (dict(turn.emitted), turn.state.reloaded())
+        return decision
+
+    def _turn(self, turn: Turn) -> Decision:
+        state = turn.state
         if state.phase != "running":
             return _stop.proceed(turn)
         reason = _stop.stop_reason(turn)

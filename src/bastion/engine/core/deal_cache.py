@@ -182,10 +182,10 @@ class DealCache:
 
     def snapshot_parts(
         self, deal: DealState, orders: Mapping[str, OrderEntry]
-    ) -> tuple[DealFigures, OrderEntry | None, int, OrderEntry | None]:
-        """Return the figures, the first entry order, how many safety orders filled completely and
-        the newest take-profit order that can still fill (None when there is none)."""
+    ) -> tuple[DealFigures, OrderView | None, int, OrderEntry | None]:
+        """Return the figures, the first entry order (as the bot sees it: its fills summed once), how
+        many safety orders filled completely and the newest take-profit order that can still fill."""
         figures = self._sync(deal, orders).figures()
-        entry = None if self._entry_cid is None else orders[self._entry_cid]
+        entry = None if self._entry_cid is None else self._views[self._position[self._entry_cid]]
         resting = orders[self._take_profits[max(self._take_profits)]] if self._take_profits else None
         return figures, entry, len(self._safety_filled), resting

@@ -77,8 +77,7 @@ class DealState:
 
     def snapshot(self, orders: dict[str, OrderEntry]) -> DealSnapshot:
         """The deal as storage keeps it, figures from the fills."""
-        figures, first, safety, resting = self.cache.snapshot_parts(self, orders)
-        entry = None if first is None else first.order
+        figures, entry, safety, resting = self.cache.snapshot_parts(self, orders)
         if resting is not None:  # the newest: an older one is being replaced
             self.take_profit_price = resting.order.price
         return DealSnapshot(
