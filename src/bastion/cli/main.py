@@ -75,12 +75,19 @@ def main(argv: list[str] | None = None) -> None:
     from typer._click.exceptions import ClickException
 
     args = sys.argv[1:] if argv is None else argv
+    direct = None
     if args[:1] == ["backtest"]:
         _register_backtest()  # alone: a backtest loads no exchange client, database or web code
+        from bastion.cli import backtest
+        from bastion.cli.direct import call_plainly
+
+        direct = backtest.backtest, args[1:]  # plain options: called without typer's start-up cost
     else:
         _register()
     try:
-        code = app(args=argv, standalone_mode=False)
+        code = 0 if direct is not None and call_plainly(*direct) else app(args=argv, standalone_mode=False)
+    except typer.Exit as exc:  # raised by a command called directly; typer returns it as the code
+        code = exc.exit_code
     except BastionError as exc:
         _err.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
         sys.exit(2)
