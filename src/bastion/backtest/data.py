@@ -27,7 +27,12 @@ __all__ = ["ArrayCandles", "MarketData", "load_market", "market_of", "same_timel
 
 def to_decimal(value: float) -> Decimal:
     """The Decimal of a float's shortest text (``16727.3`` -> ``Decimal('16727.3')``), as the loader does."""
-    return _strip(Decimal(repr(float(value))))
+    text = repr(float(value))
+    if "e" in text or "n" in text:  # 1e-05, inf, nan
+        return _strip(Decimal(text))
+    if text.endswith(".0") and text.lstrip("-") != "0.0":
+        return Decimal(text[:-2])  # the only trailing zero a float's repr has
+    return Decimal(text)
 
 
 def _strip(number: Decimal) -> Decimal:

@@ -242,6 +242,7 @@ class Backtest:
         self._seen: dict[str, tuple[float, float]] = {}
         self._rsi: RsiCandidates | bool | None = False if skip_rsi else None
         self._tf_cache: dict[str, Any] = {}
+        self._closes: npt.NDArray[Any] | None = None
         self._rows: dict[str, dict[int, Candle]] = {}
         self.archived: dict[int, Archived] = {}
         self._archived_count = 0
@@ -562,8 +563,9 @@ class Backtest:
         wake = self._wake_ms()
         stop = self.n
         if wake is not None:
-            closes = self.ts + self.tf
-            stop = min(self.n, max(k + 1, int(np.searchsorted(closes, wake, "left"))) + 1)
+            if self._closes is None:
+                self._closes = self.ts + self.tf
+            stop = min(self.n, max(k + 1, int(np.searchsorted(self._closes, wake, "left"))) + 1)
         columns = [(feed.data.arrays.high, feed.data.arrays.low, self._levels(feed)) for feed in self.feeds.values()]
         found = first_reach(columns, k + 1, stop)
         if found is not None:
@@ -668,6 +670,7 @@ class Backtest:
             "high": np.maximum.reduceat(arrays.high, first),
             "low": np.minimum.reduceat(arrays.low, first),
             "close": arrays.close[last],
+            "done": starts[first] + timeframe_ms,  # when each bucket's candle is complete
         }
         self._tf_cache[key] = buckets
         return dict(buckets)
@@ -684,7 +687,7 @@ class Backtest:
         for symbol in pairs:
             feed = self.feeds[symbol]
             b = self._buckets(symbol, span)
-            done = int(np.searchsorted(b["ts"] + span, self.core.now_ms, "right"))
+            done = int(np.searchsorted(b["done"], self.core.now_ms, "right"))
             rows = []
             arrays = feed.data.arrays
             made = self._rows.setdefault(f"{symbol}:{span}", {})
