@@ -66,12 +66,14 @@ def test_random_fills_and_cancels_give_the_same_parts_as_a_rebuild() -> None:
             else:
                 entry = rng.choice(live)
                 order = entry.order
+                price = order.price
+                assert price is not None
                 if roll < 0.85:
                     trade += 1
                     amount = order.remaining if rng.random() < 0.5 else order.remaining / 2
                     fee = Money(amount * Decimal("0.001"), "BTC") if rng.random() < 0.5 else Money(
-                        amount * order.price * Decimal("0.001"), "USDT" if rng.random() < 0.9 else "BNB")  # fmt: skip
-                    order.apply(OrderFilled(Fill(trade_id=str(trade), price=order.price, amount=amount, fee=fee,
+                        amount * price * Decimal("0.001"), "USDT" if rng.random() < 0.9 else "BNB")  # fmt: skip
+                    order.apply(OrderFilled(Fill(trade_id=str(trade), price=price, amount=amount, fee=fee,
                                                  is_maker=True, timestamp_ms=step)))  # fmt: skip
                 else:
                     order.apply(OrderCancelled(step))
