@@ -7,7 +7,9 @@ Measures (median and best of ``--repeat``):
 * the DCA bot (BO = SO = 10, price deviation 1 %, step scale 1.2, volume scale 1.5, 6 safety
   orders, take profit 1.5 %, asap, one deal at a time) in process, after loading (target 0.05 s);
 * the whole ``bastion backtest`` process for that run, start-up and loading included (target 1.0 s);
-* a geometric grid of 50 levels from 20 % below to 20 % above the first price, in process (target 2 s).
+* a geometric grid of 50 levels from 20 % below to 20 % above the first price, in process (target 2 s);
+* a sweep of 1,000 DCA parameter sets (10 take profits x 10 deviations x 10 step scales) on two
+  Ray workers, Ray's start-up included (target 60 s; ``--sweep-workers``, ``--no-sweep`` to skip).
 
 The machine's load average is printed with the figures: other work on the machine slows them.
 """
@@ -81,6 +83,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--grid-repeat", type=int, default=1, help="runs of the grid (slow: see the note)")
     parser.add_argument("--dir", type=Path, default=None)
+    parser.add_argument("--sweep-workers", type=int, default=2)
+    parser.add_argument("--no-sweep", action="store_true")
     args = parser.parse_args()
     bastion = [sys.executable, "-m", "bastion"]
     with tempfile.TemporaryDirectory(dir=args.dir) as folder:
@@ -122,7 +126,25 @@ def main() -> None:
                            upper=(first * Decimal("1.2")).quantize(Decimal("0.01")))  # fmt: skip
         times, cpu, summary = _in_process(grid, data, args.grid_repeat)
         print(f"grid, 50 geometric levels +-20 % (target 2 s): wall {_stats(times)}; CPU {_stats(cpu)}; {summary}")
+        if not args.no_sweep:
+            _sweep(data, args.sweep_workers)
         print(f"load average after: {os.getloadavg()}")
+
+
+def _sweep(data: str, workers: int) -> None:
+    from bastion.backtest.sweep import SweepData, parse_param, run_sweep, sort_rows
+
+    params = [
+        parse_param("take_profit_pct=" + ",".join(str(Decimal("0.6") + Decimal("0.2") * i) for i in range(10))),
+        parse_param("price_deviation_pct=" + ",".join(str(Decimal("0.5") + Decimal("0.25") * i) for i in range(10))),
+        parse_param("safety_order_step_scale=" + ",".join(str(Decimal("1") + Decimal("0.05") * i) for i in range(10))),
+    ]
+    started = time.perf_counter()
+    rows = run_sweep(SweepData(data=(data,)), DCA, params, workers=workers)
+    wall = time.perf_counter() - started
+    best = sort_rows(rows, "profit_pct")[0]
+    print(f"sweep of {len(rows)} DCA parameter sets on {workers} worker(s) (target 60 s): wall {wall:.1f} s; "
+          f"best {dict(best)}")  # fmt: skip
 
 
 if __name__ == "__main__":

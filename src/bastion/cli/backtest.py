@@ -15,7 +15,13 @@ import typer
 
 from bastion.errors import ConfigError
 
-__all__ = ["backtest", "parse_balance", "parse_date", "parse_fee_pct"]
+__all__ = ["app", "backtest", "parse_balance", "parse_date", "parse_fee_pct", "sweep"]
+
+app = typer.Typer(
+    help="Backtest a bot on recorded candles (and `backtest sweep`: many parameter sets).",
+    invoke_without_command=True,
+    no_args_is_help=False,
+)
 
 
 def parse_fee_pct(value: str) -> Decimal:
@@ -82,16 +88,33 @@ def _summary(report: dict[str, Any]) -> None:
     console.print(table)
 
 
+_CONFIG_HELP = "The bot's TOML file (as for `bastion bot create`)."
+_DATA_HELP = (
+    "PAIR=PATH[;tick=..;step=..;min_notional=..] (repeatable; as `exchange serve --market`); "
+    "PATH: Bastion CSV, parquet, freqtrade feather or json."
+)
+
+
+def _read_config(config: Path) -> str:
+    try:
+        return config.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read --config {str(config)!r}: {exc.strerror or exc}") from None
+
+
+def _cut(start: str | None, end: str | None) -> tuple[int | None, int | None]:
+    start_ms = None if start is None else parse_date(start, "--start")
+    end_ms = None if end is None else parse_date(end, "--end")
+    if start_ms is not None and end_ms is not None and end_ms <= start_ms:
+        raise ConfigError(f"--end ({end}) must be after --start ({start})")
+    return start_ms, end_ms
+
+
+@app.callback()
 def backtest(
-    config: Annotated[Path, typer.Option("--config", help="The bot's TOML file (as for `bastion bot create`).")],
-    data: Annotated[
-        list[str],
-        typer.Option(
-            "--data",
-            help="PAIR=PATH[;tick=..;step=..;min_notional=..] (repeatable; as `exchange serve --market`); "
-            "PATH: Bastion CSV, parquet, freqtrade feather or json.",
-        ),
-    ],
+    ctx: typer.Context,
+    config: Annotated[Path | None, typer.Option("--config", help=_CONFIG_HELP)] = None,
+    data: Annotated[list[str] | None, typer.Option("--data", help=_DATA_HELP)] = None,
     fee: Annotated[str, typer.Option("--fee", help="Fee in percent, paid in the asset received.")] = "0.1",
     start: Annotated[str | None, typer.Option("--start", help="First candle (UTC date or epoch ms).")] = None,
     end: Annotated[str | None, typer.Option("--end", help="End, exclusive (UTC date or epoch ms).")] = None,
@@ -102,19 +125,20 @@ def backtest(
     html_out: Annotated[Path | None, typer.Option("--html", help="Write the HTML report here.")] = None,
 ) -> None:
     """Backtest a bot on recorded candles with the live engine core and the simulator's fills."""
+    if ctx.invoked_subcommand is not None:
+        return
+    if config is None or not data:
+        raise ConfigError(
+            "bastion backtest needs --config BOT.toml and --data PAIR=PATH (or a sub-command: sweep); "
+            "see `bastion backtest --help`"
+        )
     from bastion.backtest.data import load_market
     from bastion.backtest.report import report as make_report
     from bastion.backtest.runner import Backtest
 
-    try:
-        text = config.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"cannot read --config {str(config)!r}: {exc.strerror or exc}") from None
+    text = _read_config(config)
     rate = parse_fee_pct(fee)
-    start_ms = None if start is None else parse_date(start, "--start")
-    end_ms = None if end is None else parse_date(end, "--end")
-    if start_ms is not None and end_ms is not None and end_ms <= start_ms:
-        raise ConfigError(f"--end ({end}) must be after --start ({start})")
+    start_ms, end_ms = _cut(start, end)
     balances = dict(parse_balance(b) for b in balance or ())
     markets = [load_market(option, start_ms=start_ms, end_ms=end_ms) for option in data]
     run = Backtest(text, markets, fee=rate, balances=balances).run()
@@ -127,3 +151,82 @@ def backtest(
         from bastion.backtest.html import html_report
 
         html_out.write_text(html_report(run, report), encoding="utf-8")
+
+
+def _sweep_table(rows: list[Any], names: list[str], quote: str, top: int, total: int, elapsed: float) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"sweep: best {min(top, total)} of {total} runs ({elapsed:.1f} s)")
+    columns = ["#", *names, "profit_pct", f"profit ({quote})", "closed", "open", "max_dd_pct", "capital", "fees"]
+    for column in columns:
+        table.add_column(column, justify="left" if column in names else "right")
+    for row in rows[:top]:
+        table.add_row(
+            str(row["index"]),
+            *(str(row[n]) for n in names),
+            str(row["profit_pct"]),
+            str(row["profit_quote"]),
+            str(row["closed_deals"]),
+            str(row["open_deals"]),
+            str(row["max_drawdown_pct"]),
+            str(row["max_capital_used"]),
+            str(row["fees_quote"]),
+        )
+    Console().print(table)
+
+
+@app.command()
+def sweep(
+    config: Annotated[Path, typer.Option("--config", help=_CONFIG_HELP)],
+    data: Annotated[list[str], typer.Option("--data", help=_DATA_HELP)],
+    param: Annotated[
+        list[str],
+        typer.Option(
+            "--param",
+            help="NAME=v1,v2,... (repeatable): a config field (table.key inside a table) and its values; "
+            "every combination runs.",
+        ),
+    ],
+    workers: Annotated[int, typer.Option("--workers", help="Parallel workers; more than 1 runs on Ray.")] = 1,
+    ray_address: Annotated[
+        str | None, typer.Option("--ray-address", help="A Ray cluster's address (default: a local Ray).")
+    ] = None,
+    sort: Annotated[str, typer.Option("--sort", help="Best first by this figure.")] = "profit_pct",
+    top: Annotated[int, typer.Option("--top", help="Rows to print.")] = 20,
+    fee: Annotated[str, typer.Option("--fee", help="Fee in percent, paid in the asset received.")] = "0.1",
+    start: Annotated[str | None, typer.Option("--start", help="First candle (UTC date or epoch ms).")] = None,
+    end: Annotated[str | None, typer.Option("--end", help="End, exclusive (UTC date or epoch ms).")] = None,
+    balance: Annotated[
+        list[str] | None, typer.Option("--balance", help="ASSET=AMOUNT starting balance (repeatable).")
+    ] = None,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write every row (sorted) as JSON here.")] = None,
+) -> None:
+    """Backtest the cartesian product of some config fields' values; print the best rows."""
+    import time
+
+    from bastion.backtest.sweep import SORT_KEYS, SweepData, parse_param, run_sweep, sort_rows
+
+    if sort not in SORT_KEYS:
+        raise ConfigError(f"--sort must be one of {', '.join(SORT_KEYS)}; got {sort!r}")
+    if workers < 1:
+        raise ConfigError(f"--workers must be at least 1, got {workers}")
+    text = _read_config(config)
+    start_ms, end_ms = _cut(start, end)
+    spec = SweepData(
+        data=tuple(data),
+        start_ms=start_ms,
+        end_ms=end_ms,
+        fee=parse_fee_pct(fee),
+        balances=tuple(sorted(dict(parse_balance(b) for b in balance or ()).items())),
+    )
+    params = [parse_param(p) for p in param]
+    began = time.perf_counter()
+    rows = run_sweep(spec, text, params, workers=workers, ray_address=ray_address)
+    elapsed = time.perf_counter() - began
+    ranked = sort_rows(rows, sort)
+    quote = data[0].split("=", 1)[0].split("/")[-1].strip()
+    _sweep_table(list(ranked), [p.name for p in params], quote, top, len(rows), elapsed)
+    if json_out is not None:
+        document = {"sort": sort, "workers": workers, "elapsed_s": round(elapsed, 3), "rows": list(ranked)}
+        json_out.write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")

@@ -63,7 +63,7 @@ def _register() -> None:
 def _register_backtest() -> None:
     from bastion.cli import backtest
 
-    app.command(name="backtest")(backtest.backtest)
+    app.add_typer(backtest.app, name="backtest")
 
 
 def main(argv: list[str] | None = None) -> None:
