@@ -123,6 +123,14 @@ def backtest(
     ] = None,
     json_out: Annotated[Path | None, typer.Option("--json", help="Write the JSON report here.")] = None,
     html_out: Annotated[Path | None, typer.Option("--html", help="Write the HTML report here.")] = None,
+    decide_at_close: Annotated[
+        bool,
+        typer.Option(
+            "--decide-at-close",
+            help="Let the bot decide only at candle closes, as the live engine against the simulator's replay "
+            "(fills still follow each candle's path); default: it reacts at each fill inside a candle.",
+        ),
+    ] = False,
 ) -> None:
     """Backtest a bot on recorded candles with the live engine core and the simulator's fills."""
     if ctx.invoked_subcommand is not None:
@@ -141,7 +149,7 @@ def backtest(
     start_ms, end_ms = _cut(start, end)
     balances = dict(parse_balance(b) for b in balance or ())
     markets = [load_market(option, start_ms=start_ms, end_ms=end_ms) for option in data]
-    run = Backtest(text, markets, fee=rate, balances=balances).run()
+    run = Backtest(text, markets, fee=rate, balances=balances, react_in_candle=not decide_at_close).run()
     bot = str(run.core.bots[1].name)
     report = make_report(run, bot=bot)
     _summary(report)
