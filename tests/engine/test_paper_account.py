@@ -12,32 +12,60 @@ import time
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
+
+from bastion.cli.main import main
 from support.custody import BastionHome
-from support.engine_stack import DCA, Stack, create_bot
+from support.engine_stack import DCA, Stack
 from support.simulator import SimulatorProcess, make_key
 from support.sink import json_sink
 
+#: A candle of the bundled file where the price moves: deals open and close within a few dozen candles.
+START = 2819
+
+
+def _cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    """The CLI in this process (the engine is the process that matters here; each CLI process costs seconds)."""
+    capsys.readouterr()
+    try:
+        main(list(args))
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err
+
 
 def test_a_dca_bot_on_a_paper_account_opens_and_closes_a_deal_that_never_reaches_the_exchange(
-    tmp_path: Path,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     keys = [make_key("alice", {"USDT": "10000"})]  # someone's real account there: it must see nothing
-    with BastionHome() as home, SimulatorProcess(tmp_path, speed=0, keys=keys) as sim:
-        refused = home.cli("account", "add", "paper1", "--exchange", "simulator", "--url", sim.url)
-        assert refused.returncode != 0 and "--paper" in refused.stderr
-        added = home.ok(
-            "account", "add", "paper1", "--paper", "--exchange", "simulator", "--url", sim.url,
+    with BastionHome() as home, SimulatorProcess(tmp_path, speed=0, keys=keys, start=START) as sim:
+        for variable, value in home.env.items():
+            if variable.startswith("BASTION_"):
+                monkeypatch.setenv(variable, value)
+        code, _, err = _cli(capsys, "account", "add", "paper1", "--exchange", "simulator", "--url", sim.url)
+        assert code != 0
+        assert "--paper" in err
+        code, out, err = _cli(
+            capsys, "account", "add", "paper1", "--paper", "--exchange", "simulator", "--url", sim.url,
             "--balance", "USDT=1000",
         )  # fmt: skip
-        assert "PAPER" in added.stdout
-        (account,) = json.loads(home.ok("account", "list", "--json").stdout)
+        assert code == 0, err
+        assert "PAPER" in out
+        (account,) = json.loads(_cli(capsys, "account", "list", "--json")[1])
         assert (account["name"], account["mode"], account["balances"]) == ("paper1", "PAPER", {"USDT": "1000"})
+        (home.home / "dca1.toml").write_text(DCA.replace('account = "alice"', 'account = "paper1"'), encoding="utf-8")
+        for command in (("bot", "create", "--config", str(home.home / "dca1.toml")), ("bot", "start", "dca1")):
+            code, _, err = _cli(capsys, *command)
+            assert code == 0, err
         stack = Stack(home, sim)
         try:
-            create_bot(stack, DCA.replace('account = "alice"', 'account = "paper1"'), "dca1")
             with json_sink() as sink:
                 stack.start_engine({"BASTION_NOTIFY_URLS": sink.url(), "NO_PROXY": "127.0.0.1"})
-                stack.run_until(lambda: any(d["status"] == "closed" for d in stack.deals()))
+                stack.run_until(
+                    lambda: any(d["status"] == "closed" and d["safety_orders_filled"] for d in stack.deals())
+                )
                 time.sleep(0.5)
         finally:
             stack.stop_engine()
@@ -46,17 +74,17 @@ def test_a_dca_bot_on_a_paper_account_opens_and_closes_a_deal_that_never_reaches
         assert any("deal 1 opened" in t for t in titles)
         assert any("deal 1 closed" in t for t in titles)
         assert all("[PAPER] " in t for t in titles), titles
-        (bot,) = json.loads(home.ok("bot", "list", "--json").stdout)
+        (bot,) = json.loads(_cli(capsys, "bot", "list", "--json")[1])
         assert bot["mode"] == "PAPER"
-        deals = json.loads(home.ok("deal", "list", "--json").stdout)
-        closed = next(d for d in deals if d["status"] == "closed")
+        deals = json.loads(_cli(capsys, "deal", "list", "--json")[1])
+        closed = next(d for d in deals if d["status"] == "closed" and d["safety_orders_filled"] >= 1)
         assert closed["mode"] == "PAPER"
         assert Decimal(closed["profit_quote"]) > 0
-        assert closed["safety_orders_filled"] >= 1
         # Nothing reached the exchange: the paper orders were matched in the engine.
-        assert sim.orders("alice") == [] and sim.trades("alice") == []
+        assert sim.orders("alice") == []
+        assert sim.trades("alice") == []
         # The paper balances moved by the deals, as stored in the database.
-        (account,) = json.loads(home.ok("account", "list", "--json").stdout)
+        (account,) = json.loads(_cli(capsys, "account", "list", "--json")[1])
         usdt = Decimal(account["balances"]["USDT"])
         assert usdt != Decimal(1000)
         profit = sum(Decimal(d["profit_quote"]) for d in deals if d["status"] == "closed")
