@@ -163,6 +163,10 @@ class PaperGateway:
         cid = order.client_order_id
         try:
             await self.refresh(tag.account, [order.symbol])
+        except BastionError as exc:  # no market data: the venue never saw the order
+            reason = f"paper account {tag.account}: no market data for {order.symbol}: {exc}"
+            return [Rejected(client_order_id=cid, kind=RejectKind.EXCHANGE_REFUSED, reason=reason)]
+        try:
             placed = self._venue(tag.account).place(
                 order.symbol,
                 side=str(order.side),

@@ -378,9 +378,9 @@ class Engine:
                 await self._feed(await self._gateway(account).sync(account, orders))
             except Exception as exc:  # one account's trouble (signer gone, exchange down) stops nothing else
                 log.error("account %s: order sync failed: %s", account, exc, exc_info=exc)
-                self._notify(
-                    Notify(bot_id=None, kind=NotifyKind.ERROR, title=f"account {account}: sync failed", body=str(exc))
-                )
+                paper = "[PAPER] " if self._gateway(account) is self.paper else ""
+                title = f"{paper}account {account}: sync failed"
+                self._notify(Notify(bot_id=None, kind=NotifyKind.ERROR, title=title, body=str(exc)))
 
     async def _prices(self) -> None:
         """One request per (exchange, symbol) a bot that can act trades, whatever the number of bots."""
