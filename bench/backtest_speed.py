@@ -85,6 +85,8 @@ def main() -> None:
     parser.add_argument("--dir", type=Path, default=None)
     parser.add_argument("--sweep-workers", type=int, default=2)
     parser.add_argument("--no-sweep", action="store_true")
+    parser.add_argument("--sweep-sets", type=int, default=1000, help="a multiple of 100 (10 x 10 x N/100)")
+    parser.add_argument("--only-sweep", action="store_true", help="skip the other figures")
     args = parser.parse_args()
     bastion = [sys.executable, "-m", "bastion"]
     with tempfile.TemporaryDirectory(dir=args.dir) as folder:
@@ -99,6 +101,9 @@ def main() -> None:
         print(f"load average before: {os.getloadavg()}")
         print(f"{args.days} days of 1m candles, seed {args.seed}: {candles.stat().st_size / 1e6:.1f} MB parquet")
 
+        if args.only_sweep:
+            _sweep(data, args.sweep_workers, args.sweep_sets)
+            return
         times, cpu, summary = _in_process(DCA, data, args.repeat)
         print(f"DCA in process (target 0.05 s): wall {_stats(times)}; CPU {_stats(cpu)}; {summary}")
 
@@ -127,17 +132,19 @@ def main() -> None:
         times, cpu, summary = _in_process(grid, data, args.grid_repeat)
         print(f"grid, 50 geometric levels +-20 % (target 2 s): wall {_stats(times)}; CPU {_stats(cpu)}; {summary}")
         if not args.no_sweep:
-            _sweep(data, args.sweep_workers)
+            _sweep(data, args.sweep_workers, args.sweep_sets)
         print(f"load average after: {os.getloadavg()}")
 
 
-def _sweep(data: str, workers: int) -> None:
+def _sweep(data: str, workers: int, sets: int) -> None:
     from bastion.backtest.sweep import SweepData, parse_param, run_sweep, sort_rows
 
     params = [
         parse_param("take_profit_pct=" + ",".join(str(Decimal("0.6") + Decimal("0.2") * i) for i in range(10))),
         parse_param("price_deviation_pct=" + ",".join(str(Decimal("0.5") + Decimal("0.25") * i) for i in range(10))),
-        parse_param("safety_order_step_scale=" + ",".join(str(Decimal("1") + Decimal("0.05") * i) for i in range(10))),
+        parse_param(
+            "safety_order_step_scale=" + ",".join(str(Decimal("1") + Decimal("0.05") * i) for i in range(sets // 100))
+        ),
     ]
     started = time.perf_counter()
     rows = run_sweep(SweepData(data=(data,)), DCA, params, workers=workers)

@@ -6,7 +6,7 @@ the bundled BTC/USDT file one candle at a time; after each candle the engine ste
 is due. (b) ``bastion backtest`` runs the same config over the same candles. Deals (prices, amounts,
 profit) and every fill (price, amount, fee) must be equal to the last digit.
 
-The backtest runs with ``--decide-at-close``: the live engine sees a candle's fills after the
+The backtest runs with ``--decide-at close``: the live engine sees a candle's fills after the
 simulator replayed the whole candle and decides at its close, and so does the backtest then
 (fills still follow each candle's path: the simulator's rules).
 """
@@ -163,7 +163,7 @@ def test_live_engine_on_the_simulator_and_the_backtest_give_identical_deals_and_
     (tmp_path / "bot.toml").write_text(config, encoding="utf-8")
     out = tmp_path / "report.json"
     main(["backtest", "--config", str(tmp_path / "bot.toml"), "--data", f"BTC/USDT={csv}", "--start", str(ts[0]),
-          "--end", str(ts[-1] + 1), "--balance", "USDT=10000", "--decide-at-close", "--json", str(out)])  # fmt: skip
+          "--end", str(ts[-1] + 1), "--balance", "USDT=10000", "--decide-at", "close", "--json", str(out)])  # fmt: skip
     report = json.loads(out.read_text(encoding="utf-8"))
     assert report["candles"] == CANDLES + 1
     expected_deals = [_deal(d) for d in report["deals"]]

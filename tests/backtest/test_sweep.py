@@ -130,15 +130,17 @@ def test_a_sweep_on_two_ray_workers_gives_the_serial_rows_and_leaves_no_ray_proc
         "--start", str(CUT["start_ms"]), "--end", str(CUT["end_ms"]),
         "--param", "take_profit_pct=0.5,1.5", "--param", "price_deviation_pct=0.5,1",
     ]  # fmt: skip
-    # Serial, in a process that must not import Ray.
+    # Serial, and a plain backtest, in a process that must not import Ray.
+    plain = ["backtest", "--config", str(config), "--data", DATA, "--end", str(CUT["end_ms"])]
     script = textwrap.dedent(
         f"""
         import sys
         from bastion.cli.main import main
-        try:
-            main({[*common, "--json", str(tmp_path / "serial.json")]!r})
-        except SystemExit as exc:
-            assert not exc.code, exc.code
+        for argv in ({[*common, "--json", str(tmp_path / "serial.json")]!r}, {plain!r}):
+            try:
+                main(argv)
+            except SystemExit as exc:
+                assert not exc.code, exc.code
         print(sorted(m for m in sys.modules if m == "ray" or m.startswith("ray.")))
         """
     )

@@ -15,13 +15,11 @@ import typer
 
 from bastion.errors import ConfigError
 
-__all__ = ["app", "backtest", "parse_balance", "parse_date", "parse_fee_pct", "sweep"]
+__all__ = ["backtest", "parse_balance", "parse_date", "parse_fee_pct", "sweep", "sweep_app"]
 
-app = typer.Typer(
-    help="Backtest a bot on recorded candles (and `backtest sweep`: many parameter sets).",
-    invoke_without_command=True,
-    no_args_is_help=False,
-)
+#: ``bastion backtest sweep`` (registered as the ``backtest`` group only when the command line asks for it, so
+#: that a plain ``bastion backtest`` stays one plain command).
+sweep_app = typer.Typer(help="Backtest sweeps: every combination of some config fields.", no_args_is_help=True)
 
 
 def parse_fee_pct(value: str) -> Decimal:
@@ -110,11 +108,9 @@ def _cut(start: str | None, end: str | None) -> tuple[int | None, int | None]:
     return start_ms, end_ms
 
 
-@app.callback()
 def backtest(
-    ctx: typer.Context,
-    config: Annotated[Path | None, typer.Option("--config", help=_CONFIG_HELP)] = None,
-    data: Annotated[list[str] | None, typer.Option("--data", help=_DATA_HELP)] = None,
+    config: Annotated[Path, typer.Option("--config", help=_CONFIG_HELP)],
+    data: Annotated[list[str], typer.Option("--data", help=_DATA_HELP)],
     fee: Annotated[str, typer.Option("--fee", help="Fee in percent, paid in the asset received.")] = "0.1",
     start: Annotated[str | None, typer.Option("--start", help="First candle (UTC date or epoch ms).")] = None,
     end: Annotated[str | None, typer.Option("--end", help="End, exclusive (UTC date or epoch ms).")] = None,
@@ -123,23 +119,21 @@ def backtest(
     ] = None,
     json_out: Annotated[Path | None, typer.Option("--json", help="Write the JSON report here.")] = None,
     html_out: Annotated[Path | None, typer.Option("--html", help="Write the HTML report here.")] = None,
-    decide_at_close: Annotated[
-        bool,
+    decide_at: Annotated[
+        str,
         typer.Option(
-            "--decide-at-close",
-            help="Let the bot decide only at candle closes, as the live engine against the simulator's replay "
-            "(fills still follow each candle's path); default: it reacts at each fill inside a candle.",
+            "--decide-at",
+            help="fill: the bot reacts at each fill and watched level inside a candle (default); close: it decides "
+            "only at candle closes, as the live engine against the simulator's replay (fills still follow the path).",
         ),
-    ] = False,
+    ] = "fill",
 ) -> None:
-    """Backtest a bot on recorded candles with the live engine core and the simulator's fills."""
-    if ctx.invoked_subcommand is not None:
-        return
-    if config is None or not data:
-        raise ConfigError(
-            "bastion backtest needs --config BOT.toml and --data PAIR=PATH (or a sub-command: sweep); "
-            "see `bastion backtest --help`"
-        )
+    """Backtest a bot on recorded candles with the live engine core and the simulator's fills.
+
+    `bastion backtest sweep --help`: many parameter sets, serial or on Ray.
+    """
+    if decide_at not in ("fill", "close"):
+        raise ConfigError(f"--decide-at must be fill or close, got {decide_at!r}")
     from bastion.backtest.data import load_market
     from bastion.backtest.report import report as make_report
     from bastion.backtest.runner import Backtest
@@ -149,7 +143,7 @@ def backtest(
     start_ms, end_ms = _cut(start, end)
     balances = dict(parse_balance(b) for b in balance or ())
     markets = [load_market(option, start_ms=start_ms, end_ms=end_ms) for option in data]
-    run = Backtest(text, markets, fee=rate, balances=balances, react_in_candle=not decide_at_close).run()
+    run = Backtest(text, markets, fee=rate, balances=balances, react_in_candle=decide_at == "fill").run()
     bot = str(run.core.bots[1].name)
     report = make_report(run, bot=bot)
     _summary(report)
@@ -184,7 +178,7 @@ def _sweep_table(rows: list[Any], names: list[str], quote: str, top: int, total:
     Console().print(table)
 
 
-@app.command()
+@sweep_app.command()
 def sweep(
     config: Annotated[Path, typer.Option("--config", help=_CONFIG_HELP)],
     data: Annotated[list[str], typer.Option("--data", help=_DATA_HELP)],

@@ -62,10 +62,16 @@ def _register() -> None:
     _register_backtest()
 
 
-def _register_backtest() -> None:
+def _register_backtest(sweep: bool = False) -> None:
     from bastion.cli import backtest
 
-    app.add_typer(backtest.app, name="backtest")
+    # One `backtest` at a time (main() may run again in one process: tests).
+    app.registered_commands[:] = [c for c in app.registered_commands if c.name != "backtest"]
+    app.registered_groups[:] = [g for g in app.registered_groups if g.name != "backtest"]
+    if sweep:  # `bastion backtest sweep ...`: the group; a plain backtest stays one plain command
+        app.add_typer(backtest.sweep_app, name="backtest")
+    else:
+        app.command(name="backtest")(backtest.backtest)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -78,7 +84,7 @@ def main(argv: list[str] | None = None) -> None:
 
     args = sys.argv[1:] if argv is None else argv
     if args[:1] == ["backtest"]:
-        _register_backtest()  # alone: a backtest loads no exchange client, database or web code
+        _register_backtest(args[1:2] == ["sweep"])  # alone: no exchange client, database or web code
     else:
         _register()
     try:
