@@ -73,7 +73,9 @@ def create(config: Annotated[Path, typer.Option("--config", help="The bot's TOML
 
     created = bots.create_bot(bots.read_config_file(config))
     _warn(created.warnings)
-    typer.echo(f"created {created.type} bot {created.name} on account {created.account} (stopped; `bastion bot start`)")
+    typer.echo(
+        f"created {created.type} bot {created.name} on account {created.account} (stopped; `bastion bot start`)"
+    )
     if created.webhook_secret is not None:
         typer.echo(f"webhook: POST /api/v1/signals/{created.webhook_uuid}")
         typer.echo(f"secret (shown once, put it in the alert message): {created.webhook_secret}")
