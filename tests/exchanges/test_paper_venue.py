@@ -53,10 +53,13 @@ def test_a_resting_limit_fills_at_its_price_when_a_new_candle_reaches_it_or_at_a
     assert (buy.status, low.status) == (NEW, NEW)
     assert venue.balances()["USDT"] == (D("9804"), D("196"))
     assert venue.on_candles("BTC/USDT", [_candle(1, "1", "1", "1", "1"), _candle(2, "101", "101", "98.5", "100")]) == 1
-    assert buy.status == FILLED and buy.trades[0].price == D("99") and buy.trades[0].is_maker
+    assert buy.status == FILLED
+    assert buy.trades[0].price == D("99")
+    assert buy.trades[0].is_maker
     assert low.status == NEW
     venue.on_candles("BTC/USDT", [_candle(3, "96", "97.5", "95", "97")])  # opens through 97: fills at the open
-    assert low.status == FILLED and low.trades[0].price == D("96")
+    assert low.status == FILLED
+    assert low.trades[0].price == D("96")
     assert venue.balances()["USDT"] == (D("10000") - D("99") - D("96"), D("0"))  # the lock's savings came back
 
 
@@ -82,7 +85,9 @@ def test_balances_and_resting_orders_survive_a_restart_and_candles_missed_meanwh
     again.add_market(MARKET, TF, [_candle(0, "100", "101", "99", "100"), _candle(1, "100", "102", "99.5", "101"),
                                   _candle(2, "101", "101", "97", "99")])  # fmt: skip
     order = again.find("BTC/USDT", client_order_id="f")
-    assert order is not None and order.status == FILLED and order.trades[0].price == D("98")
+    assert order is not None
+    assert order.status == FILLED
+    assert order.trades[0].price == D("98")
     assert again.find("BTC/USDT", client_order_id="g") is not None
     # Order ids go on from where they were: the engine identifies orders by them.
     new = again.place("BTC/USDT", side="sell", order_type="limit", amount=D("0.5"), price=D("120"), client_order_id="h")
