@@ -128,7 +128,7 @@ def add_paper_account(
     try:
         client = CcxtExchange(exchange, url=url)
     except Exception as exc:  # an unknown ccxt id
-        raise ValidationError(f"--exchange {exchange!r}: {exc}; expected a ccxt exchange id such as binance") from None
+        raise ValidationError(f"--exchange {exchange!r}: {exc}") from None
     try:
         client.load_markets()
     except Exception as exc:
