@@ -27,6 +27,7 @@ TABLES = {
     "fills",
     "markets",
     "orders",
+    "paper_accounts",
 }
 
 

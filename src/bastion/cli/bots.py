@@ -135,10 +135,12 @@ def list_bots(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
             "reason": b.state.reason,
             "open_deals": b.open_deals,
             "closed_deals": b.closed_deals,
+            "mode": "PAPER" if b.paper else "live",
         }
         for b in summaries()
     ]
-    _print_rows(rows, ("name", "type", "account", "status", "reason", "open_deals", "closed_deals"), as_json)
+    fields = ("name", "type", "account", "mode", "status", "reason", "open_deals", "closed_deals")
+    _print_rows(rows, fields, as_json)
 
 
 @bot_app.command()
@@ -148,7 +150,8 @@ def show(name: str) -> None:
 
     detail = show_bot(name)
     bot = detail.summary
-    typer.echo(f"bot {bot.name} ({bot.type}) on account {bot.account}: {bot.state}")
+    paper = " (PAPER)" if bot.paper else ""
+    typer.echo(f"bot {bot.name} ({bot.type}) on account {bot.account}{paper}: {bot.state}")
     typer.echo(f"deals: {bot.open_deals} open, {bot.closed_deals} closed")
     typer.echo(detail.config_toml.rstrip())
     if detail.saved_state:
@@ -163,10 +166,10 @@ def list_deals(
     bot: Annotated[str | None, typer.Option(help="Only this bot's deals.")] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """List deals with prices, amounts and profit (decimal strings in --json)."""
-    from bastion.services.deals import DEAL_FIELDS, deal_rows
+    """List deals with prices, amounts and profit (decimal strings in --json); mode PAPER or live."""
+    from bastion.services.deals import LISTED_DEAL_FIELDS, deal_rows
 
-    _print_rows(deal_rows(bot), DEAL_FIELDS, as_json)
+    _print_rows(deal_rows(bot), LISTED_DEAL_FIELDS, as_json)
 
 
 @deal_app.command(name="show")

@@ -47,7 +47,9 @@ def _register() -> None:
     app.add_typer(policy.app, name="policy")
     app.command(name="trade")(trade.trade)
     app.command(name="panic")(trade.panic)
-    from bastion.cli import bots, control
+    from bastion.cli import accounts, bots, control
+
+    app.add_typer(accounts.app, name="account")
 
     control.register(bots.bot_app, bots.deal_app)
     app.add_typer(bots.bot_app, name="bot")
@@ -60,10 +62,16 @@ def _register() -> None:
     _register_backtest()
 
 
-def _register_backtest() -> None:
+def _register_backtest(sweep: bool = False) -> None:
     from bastion.cli import backtest
 
-    app.command(name="backtest")(backtest.backtest)
+    # One `backtest` at a time (main() may run again in one process: tests).
+    app.registered_commands[:] = [c for c in app.registered_commands if c.name != "backtest"]
+    app.registered_groups[:] = [g for g in app.registered_groups if g.name != "backtest"]
+    if sweep:  # `bastion backtest sweep ...`: the group; a plain backtest stays one plain command
+        app.add_typer(backtest.sweep_app, name="backtest")
+    else:
+        app.command(name="backtest")(backtest.backtest)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -77,11 +85,13 @@ def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
     direct = None
     if args[:1] == ["backtest"]:
-        _register_backtest()  # alone: a backtest loads no exchange client, database or web code
-        from bastion.cli import backtest
-        from bastion.cli.direct import call_plainly
+        sweep = args[1:2] == ["sweep"]
+        _register_backtest(sweep)  # alone: no exchange client, database or web code
+        if not sweep:
+            from bastion.cli import backtest
+            from bastion.cli.direct import call_plainly
 
-        direct = backtest.backtest, args[1:]  # plain options: called without typer's start-up cost
+            direct = backtest.backtest, args[1:]  # plain options: called without typer's start-up cost
     else:
         _register()
     try:

@@ -51,6 +51,7 @@ from bastion.engine.core.events import (
 )
 from bastion.engine.gateway import SignerGateway
 from bastion.engine.market_hub import MarketHub, RestFeed
+from bastion.engine.paper import PaperGateway
 from bastion.engine.store import load_deals, store_effects
 from bastion.errors import BastionError
 from bastion.exchanges.ccxt.adapter import AsyncCcxtExchange
@@ -70,7 +71,6 @@ __all__ = ["Engine", "EngineOptions"]
 log = logging.getLogger("bastion.engine")
 
 
-
 @dataclass(frozen=True, slots=True, kw_only=True)
 class EngineOptions:
     """How often the engine looks at the exchange (seconds)."""
@@ -84,6 +84,7 @@ class _Account:
     name: str
     exchange: str
     url: str | None
+    paper: bool = False
 
     @property
     def venue(self) -> str:
@@ -125,6 +126,12 @@ class Engine:
         self.feed = feed
         self.gateway = SignerGateway(signer)
         self.clock = clock
+        self.paper = PaperGateway(
+            sessions=sessions,
+            public=self._paper_client,
+            account_ids=lambda name: self._accounts[name].id,
+            clock=clock,
+        )
         self.options = options or EngineOptions()
         self.gate = NotifyGate()
         self.core = EngineCore(now_ms=clock())
@@ -140,7 +147,15 @@ class Engine:
 
     def _load_accounts(self, session: Session) -> None:
         for record in AccountRepository(session).all():
-            self._accounts[record.name] = _Account(record.id, record.name, record.exchange, record.url)
+            self._accounts[record.name] = _Account(record.id, record.name, record.exchange, record.url, record.paper)
+
+    def _gateway(self, account: str) -> SignerGateway | PaperGateway:
+        """Paper accounts' orders go to the in-process paper venue; every other account's to the signer."""
+        known = self._accounts.get(account)
+        return self.paper if known is not None and known.paper else self.gateway
+
+    async def _paper_client(self, account: str) -> AsyncCcxtExchange:
+        return await self._public_client(self._accounts[account])
 
     async def start(self) -> None:
         """Load bots, open deals and their orders into the core; settle orders whose answer was not seen."""
@@ -161,7 +176,7 @@ class Engine:
         if unsent:
             log.info("reconciling %d order(s) stored before a send whose answer was not seen", len(unsent))
         for entry in unsent:
-            events = await self.gateway.find(entry.order, entry.tag)
+            events = await self._gateway(entry.tag.account).find(entry.order, entry.tag)
             if events is None:
                 log.info("order %s never reached the exchange: sending it now", entry.order.client_order_id)
                 await self._execute([SendOrder(order=entry.order, tag=entry.tag)])
@@ -332,7 +347,7 @@ class Engine:
             slot = self.core.bots[bot_id]
             try:
                 if slot.account not in balances:
-                    balances[slot.account] = await self.gateway.balances(slot.account)
+                    balances[slot.account] = await self._gateway(slot.account).balances(slot.account)
                 candles = await self._candles(bot_id)
                 view = self.core.view(
                     bot_id, balances=balances[slot.account], candles=candles, signals=self._signals(bot_id)
@@ -360,12 +375,12 @@ class Engine:
             by_account.setdefault(entry.tag.account, []).append((entry.order, entry.tag))
         for account, orders in by_account.items():
             try:
-                await self._feed(await self.gateway.sync(account, orders))
+                await self._feed(await self._gateway(account).sync(account, orders))
             except Exception as exc:  # one account's trouble (signer gone, exchange down) stops nothing else
                 log.error("account %s: order sync failed: %s", account, exc, exc_info=exc)
-                self._notify(
-                    Notify(bot_id=None, kind=NotifyKind.ERROR, title=f"account {account}: sync failed", body=str(exc))
-                )
+                paper = "[PAPER] " if self._gateway(account) is self.paper else ""
+                title = f"{paper}account {account}: sync failed"
+                self._notify(Notify(bot_id=None, kind=NotifyKind.ERROR, title=title, body=str(exc)))
 
     async def _prices(self) -> None:
         """One request per (exchange, symbol) a bot that can act trades, whatever the number of bots."""
@@ -445,14 +460,18 @@ class Engine:
                 raise
         for effect in effects:
             if isinstance(effect, SendOrder):
-                await self._feed(await self.gateway.place(effect.order, effect.tag))
+                await self._feed(await self._gateway(effect.tag.account).place(effect.order, effect.tag))
             elif isinstance(effect, RequestCancel):
-                await self._feed(await self.gateway.cancel(effect.order, effect.tag))
+                await self._feed(await self._gateway(effect.tag.account).cancel(effect.order, effect.tag))
         for effect in effects:
             if isinstance(effect, Notify):
                 self._notify(effect)
 
     def _notify(self, note: Notify) -> None:
+        slot = None if note.bot_id is None else self.core.bots.get(note.bot_id)
+        account = None if slot is None else self._accounts.get(slot.account)
+        if account is not None and account.paper:  # every message about a paper account says so
+            note = replace(note, title=f"[PAPER] {note.title}")
         log.info("%s: %s (%s)", note.kind.value, note.title, note.body.replace("\n", " "))
         if self.feed is not None:
             self.feed(note.kind.value, note.title, note.body)

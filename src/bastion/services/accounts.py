@@ -28,13 +28,17 @@ if TYPE_CHECKING:
     from bastion.custody.policy.config import PolicyConfig
 
 __all__ = [
+    "AccountRow",
     "MarketSnapshot",
     "SignerCalls",
     "SignerView",
     "account",
     "account_exchanges",
+    "account_rows",
+    "add_paper_account",
     "learn_account",
     "market_snapshot",
+    "paper_free",
     "signer_client",
     "signer_view",
     "stored_keys",
@@ -83,6 +87,91 @@ def account(name: str) -> AccountRecord:
     if record is None:
         raise ValidationError(f"account {name!r} has no key yet; add one with `bastion keys add --account {name}`")
     return record
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AccountRow:
+    """One line of ``account list``: PAPER accounts' balances come from their simulated exchange."""
+
+    name: str
+    exchange: str
+    url: str | None
+    mode: str
+    state: str
+    balances: Mapping[str, Decimal]
+
+
+def add_paper_account(
+    name: str, exchange: str, *, url: str | None = None, balances: Mapping[str, Decimal]
+) -> AccountRecord:
+    """Add a paper account: its orders are matched in the engine against the exchange's public data.
+
+    The exchange is asked for its markets first (public, no key), so a wrong id or URL fails here.
+
+    Raises
+    ------
+    ValidationError
+        The name is taken or malformed, a balance is negative, no balance is given, or the
+        exchange does not answer (the message says which).
+    """
+    from bastion.exchanges.ccxt.adapter import CcxtExchange
+    from bastion.storage import AccountRepository
+
+    if not balances:
+        raise ValidationError("a paper account needs a starting balance such as --balance USDT=10000")
+    bad = [f"{a}={v}" for a, v in balances.items() if not v.is_finite() or v < 0]
+    if bad:
+        raise ValidationError(f"paper balances must be non-negative amounts, got {', '.join(bad)}")
+    with session() as s:
+        if AccountRepository(s).get(name) is not None:
+            raise ValidationError(f"account name {name!r} is already taken; expected a new name")
+    try:
+        client = CcxtExchange(exchange, url=url)
+    except Exception as exc:  # an unknown ccxt id
+        raise ValidationError(f"--exchange {exchange!r}: {exc}") from None
+    try:
+        client.load_markets()
+    except Exception as exc:
+        where = f" at {url}" if url else ""
+        raise ValidationError(f"exchange {exchange}{where} did not answer with its markets: {exc}") from None
+    finally:
+        client.close()
+    document = {"balances": {a: [format(v, "f"), "0"] for a, v in sorted(balances.items())}, "markets": {}}
+    with session(write=True) as s:
+        return AccountRepository(s).create(name, exchange, url=url, paper=document)
+
+
+def paper_free(record: AccountRecord) -> dict[str, Decimal]:
+    """A paper account's free balances, as its simulated exchange holds them."""
+    from bastion.storage import AccountRepository
+
+    with session() as s:
+        document = AccountRepository(s).paper_document(record.id) or {}
+    return {a: Decimal(free) for a, (free, _) in document.get("balances", {}).items()}
+
+
+def account_rows() -> list[AccountRow]:
+    """Every account Bastion knows, live or PAPER (paper ones with their balances)."""
+    from bastion.storage import AccountRepository
+
+    with session() as s:
+        records = AccountRepository(s).all()
+        documents = {r.id: AccountRepository(s).paper_document(r.id) for r in records if r.paper}
+    rows = []
+    for r in records:
+        document = documents.get(r.id) or {}
+        balances = {a: Decimal(free) + Decimal(locked) for a, (free, locked) in document.get("balances", {}).items()}
+        rows.append(
+            AccountRow(
+                name=r.name,
+                exchange=r.exchange,
+                url=r.url,
+                mode="PAPER" if r.paper else "live",
+                state=r.state.value,
+                balances=balances,
+            )
+        )
+    return rows
 
 
 def market_snapshot(record: AccountRecord, symbols: Iterable[str]) -> MarketSnapshot:

@@ -23,7 +23,7 @@ from bastion.services import preflight
 from bastion.services._db import session
 from bastion.services.accounts import SignerCalls, account, market_snapshot, signer_client, signer_view
 from bastion.services.engine_lock import EngineHolder
-from bastion.storage.records import BotRecord
+from bastion.storage.records import AccountRecord, BotRecord
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -83,6 +83,8 @@ class BotSummary:
     state: BotState
     open_deals: int
     closed_deals: int
+    paper: bool = False
+    """Its account is a paper account (orders matched in the engine, never sent)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -253,6 +255,17 @@ def check_bot(
     snapshot = market_snapshot(record, config.pairs)
     config.check_markets(snapshot.markets, prices=snapshot.prices)
     bot_plan = preflight.plan(config, snapshot.markets, snapshot.prices)
+    if record.paper:  # no signer and no policy: the paper venue's own balances
+        from bastion.services.accounts import paper_free
+
+        breaches = preflight.check(bot_plan, policy=None, balances=paper_free(record), open_deals=open_deals)
+        if breaches:
+            lines = "\n".join(f"  - {b}" for b in breaches)
+            raise ValidationError(
+                f"bot {config.name} would be refused on PAPER account {config.account}:\n{lines}\n"
+                "make the orders smaller or fewer"
+            )
+        return ()
     try:
         view = signer_view(signer or signer_client(), config.account)
     except SignerUnavailable as exc:
@@ -378,7 +391,7 @@ def list_bots() -> list[BotSummary]:
     from bastion.storage import AccountRepository, BotRepository
 
     with session() as s:
-        accounts = {a.id: a.name for a in AccountRepository(s).all()}
+        accounts = {a.id: a for a in AccountRepository(s).all()}
         return [_summary(s, bot, accounts) for bot in BotRepository(s).all()]
 
 
@@ -396,7 +409,7 @@ def show_bot(name: str) -> BotDetail:
         record = BotRepository(s).get(name)
         if record is None:
             raise ValidationError(f"no bot named {name!r}")
-        accounts = {a.id: a.name for a in AccountRepository(s).all()}
+        accounts = {a.id: a for a in AccountRepository(s).all()}
         return BotDetail(
             summary=_summary(s, record, accounts),
             config_toml=record.config_toml,
@@ -413,14 +426,16 @@ def engine_running() -> EngineHolder | None:
     return running_engine(lock_path(database_url(), HomeLayout.from_env().home))
 
 
-def _summary(s: Session, record: BotRecord, accounts: dict[int, str]) -> BotSummary:
+def _summary(s: Session, record: BotRecord, accounts: dict[int, AccountRecord]) -> BotSummary:
     from bastion.storage import DealRepository, DealStatus
 
     deals = DealRepository(s).for_bot(record.id)
+    account = accounts.get(record.account_id)
     return BotSummary(
         name=record.name,
         type=record.type,
-        account=accounts.get(record.account_id, "?"),
+        account="?" if account is None else account.name,
+        paper=account is not None and account.paper,
         state=bot_state(record),
         open_deals=sum(1 for d in deals if d.status is DealStatus.OPEN),
         closed_deals=sum(1 for d in deals if d.status is DealStatus.CLOSED),
@@ -435,4 +450,3 @@ def _bot(name: str) -> BotRecord:
     if record is None:
         raise ValidationError(f"no bot named {name!r}")
     return record
-

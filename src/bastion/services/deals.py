@@ -17,7 +17,10 @@ if TYPE_CHECKING:
 
     from bastion.storage.records import DealRecord
 
-__all__ = ["DEAL_FIELDS", "ORDER_FIELDS", "deal_rows", "deal_state", "order_rows", "show_deal"]
+__all__ = ["DEAL_FIELDS", "LISTED_DEAL_FIELDS", "ORDER_FIELDS", "deal_rows", "deal_state", "order_rows", "show_deal"]
+
+#: ``deal list`` adds ``mode``: PAPER for a paper account's deals, live otherwise.
+LISTED_DEAL_FIELDS = (*DEAL_FIELDS, "mode")
 
 ORDER_FIELDS = (
     "client_order_id",
@@ -46,8 +49,16 @@ def _bot_ids(s: Session, bot: str | None) -> tuple[dict[int, str], int | None]:
     return bots, bot_id
 
 
-def _deal_row(deal: DealRecord, bots: dict[int, str]) -> dict[str, Any]:
-    return {**{f: getattr(deal, f, None) for f in DEAL_FIELDS if f != "bot"}, "bot": bots.get(deal.bot_id)}
+def _deal_row(deal: DealRecord, bots: dict[int, str], paper: set[int] | None = None) -> dict[str, Any]:
+    row = {**{f: getattr(deal, f, None) for f in DEAL_FIELDS if f != "bot"}, "bot": bots.get(deal.bot_id)}
+    return {**row, "mode": "PAPER" if paper is not None and deal.bot_id in paper else "live"}
+
+
+def _paper_bots(s: Session) -> set[int]:
+    from bastion.storage import AccountRepository, BotRepository
+
+    paper = {a.id for a in AccountRepository(s).all() if a.paper}
+    return {b.id for b in BotRepository(s).all() if b.account_id in paper}
 
 
 def deal_rows(bot: str | None = None) -> list[dict[str, Any]]:
@@ -62,7 +73,8 @@ def deal_rows(bot: str | None = None) -> list[dict[str, Any]]:
 
     with session() as s:
         bots, bot_id = _bot_ids(s, bot)
-        return [_deal_row(d, bots) for d in DealRepository(s).all(bot_id=bot_id)]
+        paper = _paper_bots(s)
+        return [_deal_row(d, bots, paper) for d in DealRepository(s).all(bot_id=bot_id)]
 
 
 def show_deal(deal_id: int) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -80,7 +92,7 @@ def show_deal(deal_id: int) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         if deal is None:
             raise ValidationError(f"no deal with id {deal_id}; `bastion deal list` shows them")
         bots, _ = _bot_ids(s, None)
-        row = _deal_row(deal, bots)
+        row = _deal_row(deal, bots, _paper_bots(s))
         orders = [o for o in _orders(s, deal.bot_id, bots) if o["deal"] == deal_id]
     return row, orders
 

@@ -47,6 +47,7 @@ __all__ = [
     "FillRow",
     "MarketRow",
     "OrderRow",
+    "PaperAccountRow",
     "SignalRow",
     "SignalSecretRow",
 ]
@@ -91,6 +92,20 @@ class AccountRow(Base):
     state: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime]
     url: Mapped[str | None] = mapped_column(String(512))
+
+
+class PaperAccountRow(Base):
+    """A paper account's simulated exchange: balances, open and recent orders (a JSON document).
+
+    An account with this row is a paper account: its orders are matched in the engine by the
+    simulator's matching core against the exchange's public candles, never sent anywhere.
+    """
+
+    __tablename__ = "paper_accounts"
+
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), primary_key=True)
+    document: Mapped[dict[str, Any]]
+    updated_at: Mapped[datetime]
 
 
 class ApiKeyRow(Base):

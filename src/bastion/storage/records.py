@@ -44,6 +44,8 @@ class AccountRecord:
     created_at: datetime
     url: str | None = None
     """The exchange's API URL when it is not the exchange's own (the local simulator); never a secret."""
+    paper: bool = False
+    """A paper account: orders matched in the engine against public market data, never sent."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -26,7 +26,7 @@ Rules of the game
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from itertools import pairwise
@@ -286,6 +286,27 @@ class SymbolEngine:
         while (hit := self.next_reached(start, end)) is not None:
             order, start = hit
             self.fill_at(order, start)
+
+    def restore(self, orders: Iterable[Order], *, next_order_id: int, next_trade_id: int) -> None:
+        """Take back orders (with their trades) kept from an earlier engine: a paper account across restarts.
+
+        The ledger must already hold the open orders' locks; open orders rest again.
+        """
+        for order in sorted(orders, key=lambda o: o.order_id):
+            self._orders[order.order_id] = order
+            self._by_account.setdefault(order.account, []).append(order)
+            self._trades.setdefault(order.account, []).extend(order.trades)
+            self._latest_cid[(order.account, order.client_order_id)] = order
+            if order.is_open:
+                self._open[order.order_id] = order
+                self._open_cids.setdefault(order.account, {})[order.client_order_id] = order
+        self._next_order_id = max(self._next_order_id, next_order_id)
+        self._next_trade_id = max(self._next_trade_id, next_trade_id)
+
+    @property
+    def next_ids(self) -> tuple[int, int]:
+        """Return the next order id and the next trade id (kept with restored orders)."""
+        return self._next_order_id, self._next_trade_id
 
     # --- queries --------------------------------------------------------------------------
 

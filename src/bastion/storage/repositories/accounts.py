@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from sqlalchemy import select
 
 from bastion.errors import ValidationError
-from bastion.storage.models import AccountRow
+from bastion.storage.models import AccountRow, PaperAccountRow
 from bastion.storage.records import AccountRecord, AccountState
 from bastion.storage.repositories._base import Repository
 
@@ -17,7 +18,7 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _EXCHANGE = re.compile(r"^[a-z0-9_]{1,32}$")
 
 
-def _record(row: AccountRow) -> AccountRecord:
+def _record(row: AccountRow, paper: bool) -> AccountRecord:
     return AccountRecord(
         id=row.id,
         name=row.name,
@@ -25,13 +26,16 @@ def _record(row: AccountRow) -> AccountRecord:
         state=AccountState(row.state),
         created_at=row.created_at,
         url=row.url,
+        paper=paper,
     )
 
 
 class AccountRepository(Repository):
     """Create, find and change the state of accounts."""
 
-    def create(self, name: str, exchange: str, *, url: str | None = None) -> AccountRecord:
+    def create(
+        self, name: str, exchange: str, *, url: str | None = None, paper: dict[str, Any] | None = None
+    ) -> AccountRecord:
         """Add an account in state ACTIVE.
 
         Parameters
@@ -42,6 +46,8 @@ class AccountRepository(Repository):
             ccxt exchange id such as ``binance``, or ``simulator``.
         url
             The exchange's API URL when it is not the exchange's own (the simulator's).
+        paper
+            A paper account's starting document (balances): its orders are matched in the engine.
 
         Raises
         ------
@@ -59,21 +65,25 @@ class AccountRepository(Repository):
         )
         self.session.add(row)
         self.session.flush()
-        return _record(row)
+        if paper is not None:
+            self.session.add(PaperAccountRow(account_id=row.id, document=paper, updated_at=self.clock()))
+            self.session.flush()
+        return _record(row, paper is not None)
 
     def get(self, name: str) -> AccountRecord | None:
         """Return the account called ``name``, or None."""
         row = self._row(name)
-        return None if row is None else _record(row)
+        return None if row is None else _record(row, self._paper(row.id))
 
     def get_by_id(self, account_id: int) -> AccountRecord | None:
         """Return the account with this id, or None."""
         row = self.session.get(AccountRow, account_id)
-        return None if row is None else _record(row)
+        return None if row is None else _record(row, self._paper(row.id))
 
     def all(self) -> list[AccountRecord]:
         """Return every account, ordered by name."""
-        return [_record(r) for r in self.session.scalars(select(AccountRow).order_by(AccountRow.name))]
+        paper = set(self.session.scalars(select(PaperAccountRow.account_id)))
+        return [_record(r, r.id in paper) for r in self.session.scalars(select(AccountRow).order_by(AccountRow.name))]
 
     def set_state(self, name: str, state: AccountState) -> AccountRecord:
         """Set the account's state (ACTIVE, REDUCING or HALTED) and return the account."""
@@ -82,7 +92,7 @@ class AccountRepository(Repository):
             raise ValidationError(f"no account named {name!r}")
         row.state = AccountState(state).value
         self.session.flush()
-        return _record(row)
+        return _record(row, self._paper(row.id))
 
     def set_url(self, name: str, url: str | None) -> AccountRecord:
         """Set the account's exchange URL (None: the exchange's own) and return the account."""
@@ -91,7 +101,24 @@ class AccountRepository(Repository):
             raise ValidationError(f"no account named {name!r}")
         row.url = url
         self.session.flush()
-        return _record(row)
+        return _record(row, self._paper(row.id))
+
+    def paper_document(self, account_id: int) -> dict[str, Any] | None:
+        """Return a paper account's document (balances, orders), or None for a live account."""
+        row = self.session.get(PaperAccountRow, account_id)
+        return None if row is None else dict(row.document)
+
+    def save_paper_document(self, account_id: int, document: dict[str, Any]) -> None:
+        """Replace a paper account's document."""
+        row = self.session.get(PaperAccountRow, account_id)
+        if row is None:
+            raise ValidationError(f"account id {account_id} is not a paper account")
+        row.document = document
+        row.updated_at = self.clock()
+        self.session.flush()
+
+    def _paper(self, account_id: int) -> bool:
+        return self.session.get(PaperAccountRow, account_id) is not None
 
     def _row(self, name: str) -> AccountRow | None:
         return self.session.scalar(select(AccountRow).where(AccountRow.name == name))
