@@ -70,13 +70,15 @@ def test_every_page_renders_with_the_users_phrase_and_only_our_own_scripts(web: 
         answer = client.get(path)
         assert answer.status_code == 200, (path, answer.text[:500])
         html = answer.text
-        assert 'id="anti-phishing"' in html and "heron at dawn 42" in html, path
+        assert 'id="anti-phishing"' in html, path
+        assert "heron at dawn 42" in html, path
         scripts = re.findall(r"<script\b([^>]*)>(.*?)</script>", html, flags=re.S)
         assert scripts, path
         for attributes, body in scripts:
             assert body.strip() == "", f"inline script on {path}"
             source = re.search(r'src="([^"]+)"', attributes)
-            assert source is not None and source.group(1).startswith("/static/"), (path, attributes)
+            assert source is not None, (path, attributes)
+            assert source.group(1).startswith("/static/"), (path, attributes)
         assert "http://" not in re.sub(r"<code>.*?</code>|<pre>.*?</pre>", "", html, flags=re.S).replace(
             "http://localhost:8080", ""
         ).replace("http://127.0.0.1:8765", ""), path
@@ -109,7 +111,8 @@ def test_the_overview_sums_profit_per_quote_today_and_all_time(web: WebApp) -> N
     _bot_with_deal(web, "d2", "main", profit="-0.5")
     html = web.login("carol").get("/").text
     all_time = re.search(r'id="pnl-all">(.*?)</div>', html, flags=re.S)
-    assert all_time is not None and "0.75 USDT" in all_time.group(1)
+    assert all_time is not None
+    assert "0.75 USDT" in all_time.group(1)
 
 
 def test_a_state_change_without_the_csrf_token_is_refused(web: WebApp) -> None:

@@ -22,7 +22,30 @@
     }
     return data;
   }
-  window.Bastion = { csrf: csrf, postJSON: postJSON };
+  // Forms post through fetch with the CSRF header: a plain form post carries "Origin: null" under
+  // Referrer-Policy no-referrer, which the server refuses as another origin.
+  async function submitForm(form, submitter) {
+    var data = new FormData(form);
+    if (submitter && submitter.name) { data.append(submitter.name, submitter.value); }
+    var response = await fetch(form.getAttribute("action") || window.location.pathname, {
+      method: "POST", credentials: "same-origin", headers: { "X-CSRF-Token": csrf() }, body: new URLSearchParams(data),
+    });
+    if (response.redirected) { window.location.assign(response.url); return; }
+    var html = await response.text();
+    window.history.replaceState(null, "", response.url);
+    document.open();
+    document.write(html);
+    document.close();
+  }
+  window.Bastion = { csrf: csrf, postJSON: postJSON, submitForm: submitForm };
+
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!(form instanceof HTMLFormElement) || (form.getAttribute("method") || "").toLowerCase() !== "post") { return; }
+    if (form.hasAttribute("data-stepup") || form.hasAttribute("data-no-fetch")) { return; }
+    event.preventDefault();
+    submitForm(form, event.submitter).catch(function (error) { window.alert("Not sent: " + error.message); });
+  });
 
   document.addEventListener("htmx:configRequest", function (event) {
     event.detail.headers["X-CSRF-Token"] = csrf();

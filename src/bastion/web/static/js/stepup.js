@@ -20,7 +20,8 @@
           if (status) { status.textContent = "Waiting for your passkey..."; }
           await passkeyStepUp();
           form.setAttribute("data-stepped", "1");
-          form.submit();
+          if (status) { status.textContent = "Confirmed; sending..."; }
+          await window.Bastion.submitForm(form, event.submitter);
         } catch (error) {
           if (status) { status.textContent = "Second factor not given: " + error.message; }
         }

@@ -1,0 +1,144 @@
+"""The one browser end-to-end test: Debian's Chromium (Playwright, ``executable_path``) against the
+web app over real HTTP, with the real signer, simulator and engine processes.
+
+A user registers a passkey (CDP virtual authenticator), logs out and back in with it, connects
+the simulator key, creates a DCA bot from the form (the order preview shows first), starts it,
+watches its deal appear on the overview through server-sent events, opens the deal (candle
+chart) and closes it at market. Every page is saved as a screenshot under the test's tmp dir
+(``BASTION_ARTIFACTS`` names another directory to keep them).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from support.browser import authenticator, chromium, chromium_missing, serve_web
+from support.custody import BastionHome
+from support.engine_stack import Stack
+from support.simulator import SimulatorProcess, make_key
+
+pytestmark = pytest.mark.skipif(chromium_missing() is not None, reason=chromium_missing() or "")
+
+PASSWORD = "a long test password 7"
+PHRASE = "otter under the bridge 9"
+PAGES = ("/", "/accounts", "/bots", "/deals", "/backtests", "/webhooks", "/audit", "/alerts", "/security", "/panic")
+
+
+@pytest.fixture
+def artifacts(tmp_path: Path) -> Path:
+    where = Path(os.environ.get("BASTION_ARTIFACTS", str(tmp_path / "artifacts")))
+    where.mkdir(parents=True, exist_ok=True)
+    return where
+
+
+@pytest.fixture
+def stack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
+    keys = [make_key("alice", {"USDT": "10000", "BTC": "0"})]
+    with BastionHome() as home, SimulatorProcess(tmp_path, speed=0, keys=keys) as sim:
+        for name, value in home.env.items():
+            if name.startswith("BASTION_"):
+                monkeypatch.setenv(name, value)  # the web app runs in this process, on this home
+        monkeypatch.delenv("BASTION_DATABASE_URL", raising=False)
+        home.init_vault()
+        home.start_signer()
+        running = Stack(home, sim)
+        try:
+            yield running
+        finally:
+            running.stop_engine()
+            running.close_db()
+
+
+def _shot(page: Any, artifacts: Path, name: str) -> None:
+    page.screenshot(path=str(artifacts / f"{name}.png"), full_page=True)
+
+
+def _login(page: Any, url: str) -> None:
+    page.goto(url + "/login")
+    page.fill("#login-name", "olga")
+    page.fill("#login-password", PASSWORD)
+    page.click("#login-submit")
+
+
+def test_passkey_login_bot_from_the_form_live_deal_and_close_at_market(stack: Stack, artifacts: Path) -> None:
+    from bastion.services.users import PasswordParams, add_user, set_owner
+
+    home, sim = stack.home, stack.sim
+    with serve_web(home.home / "bastion.db") as web, chromium() as browser:
+        add_user(web.sessions, "olga", role="admin", password=PASSWORD, phrase=PHRASE,
+                 params=PasswordParams(memory_kib=1024, time_cost=1, parallelism=1))  # fmt: skip
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        authenticator(page)
+        errors: list[str] = []
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+
+        # Password first (no second factor yet), then register a passkey, log out, log in with it.
+        _login(page, web.url)
+        page.wait_for_url(web.url + "/")
+        assert PHRASE in page.inner_text("#anti-phishing")
+        page.goto(web.url + "/security")
+        page.click("#passkey-register")
+        page.wait_for_selector("#passkey-status[data-done='1']")
+        page.click("text=Log out")
+        page.wait_for_url("**/login")
+        _shot(page, artifacts, "login")
+        _login(page, web.url)  # the password step, then the passkey (the virtual authenticator answers)
+        page.wait_for_url(web.url + "/")
+        assert PHRASE in page.inner_text("#anti-phishing")
+
+        # The simulator key: through the CLI (the sealed form is web-seal's), owned by olga.
+        assert home.add_key("alice", sim).returncode == 0
+        home.allow("alice", "BTC/USDT")
+        set_owner(web.sessions, "alice", "olga")
+        stack.start_engine()
+
+        # A DCA bot from the form: the preview lists the base and safety orders with their money.
+        page.goto(web.url + "/bots/new?type=dca")
+        page.fill("#f-name", "web-dca")
+        page.fill("#f-pairs", "BTC/USDT")
+        page.fill("#f-base_order_size", "20")
+        page.fill("#f-safety_order_size", "20")
+        page.fill("#f-max_safety_orders", "2")
+        page.fill("#f-price_deviation_pct", "1")
+        page.fill("#f-take_profit_pct", "5")
+        page.dispatch_event("#f-take_profit_pct", "change")
+        page.wait_for_selector("#preview table.preview")
+        preview = page.inner_text("#preview")
+        assert "base order" in preview
+        assert "safety order 2" in preview
+        _shot(page, artifacts, "bot-form")
+        page.click("#bot-save")
+        page.wait_for_selector("#bot-state")
+        page.click("#bot-start")
+        page.wait_for_selector("#bot-state.running")
+        _shot(page, artifacts, "bot")
+
+        # The deal appears on the overview by itself (SSE), then it is closed at market.
+        page.goto(web.url + "/")
+        started = time.monotonic()
+        page.wait_for_selector("#live-deals tr[data-deal]", timeout=30_000)
+        seen_after_s = time.monotonic() - started
+        _shot(page, artifacts, "overview")
+        page.click("#live-deals tr[data-deal] a")
+        page.wait_for_selector("#chart[data-drawn]")
+        assert int(page.get_attribute("#chart", "data-drawn") or 0) > 0
+        _shot(page, artifacts, "deal")
+        page.click("#close-market")
+        page.wait_for_selector("#deal-status.closed", timeout=30_000)
+        _shot(page, artifacts, "deal-closed")
+
+        for path in PAGES:
+            page.goto(web.url + path)
+            assert PHRASE in page.inner_text("#anti-phishing"), path
+            _shot(page, artifacts, "page" + path.replace("/", "-").rstrip("-"))
+        assert not [e for e in errors if "Content Security Policy" in e], errors
+    deal = next(d for d in stack.deals() if d["bot"] == "web-dca")
+    assert deal["status"] == "closed"
+    assert deal["close_price"] is not None
+    print(f"deal seen live {seen_after_s:.1f} s after the overview loaded; screenshots in {artifacts}")
