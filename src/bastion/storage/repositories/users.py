@@ -280,6 +280,18 @@ class WebSessionRepository(Repository):
         row = self._row(token_sha256)
         return None if row is None else _session(row)
 
+    def find_by_id(self, session_id: int) -> WebSessionRecord | None:
+        """Return the session with this row id, or None."""
+        row = self.session.get(WebSessionRow, session_id)
+        return None if row is None else _session(row)
+
+    def mark_factor(self, session_id: int, when: datetime) -> None:
+        """A second factor was given again (a step-up): it is fresh from ``when``."""
+        row = self._get(session_id)
+        row.factor_at = when
+        row.last_seen_at = when
+        self.session.flush()
+
     def touch(self, session_id: int, when: datetime) -> None:
         """Record activity (the idle expiry counts from the last)."""
         row = self._get(session_id)

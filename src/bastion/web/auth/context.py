@@ -129,6 +129,12 @@ class AuthContext:
             UserRepository(s).login_succeeded(active.user.id)
         return NewSession(token=token, csrf_token=csrf, stage="full")
 
+    def step_up(self, active: ActiveSession) -> None:
+        """A second factor was given on a complete session: it is fresh now (same session id and CSRF token)."""
+        with self.sessions.begin() as s:
+            WebSessionRepository(s).mark_factor(active.record.id, self.now())
+            UserRepository(s).login_succeeded(active.user.id)
+
     def end(self, active: ActiveSession) -> None:
         """Delete a session (logout)."""
         with self.sessions.begin() as s:

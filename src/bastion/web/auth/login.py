@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 import threading
-from dataclasses import dataclass
 
 from bastion.services.users import hash_password, verify_password
 from bastion.storage.repositories.users import UserRepository, WebSessionRepository
@@ -23,13 +22,14 @@ _dummy_lock = threading.Lock()
 _dummy: dict[int, str] = {}
 
 
-@dataclass(frozen=True, slots=True)
 class LoginRefused(Exception):
     """A refused login step: the HTTP status, the reason, and when to retry (seconds) for 429."""
 
-    status: int
-    detail: str
-    retry_after_s: int | None = None
+    def __init__(self, status: int, detail: str, retry_after_s: int | None = None) -> None:
+        super().__init__(status, detail)
+        self.status = status
+        self.detail = detail
+        self.retry_after_s = retry_after_s
 
 
 def _locked(seconds: float) -> LoginRefused:

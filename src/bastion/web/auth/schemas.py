@@ -7,6 +7,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
+    "FactorAnswer",
     "LoginAnswer",
     "PasskeyAnswer",
     "PasskeyVerify",
@@ -33,6 +34,13 @@ class LoginAnswer(BaseModel):
 
     stage: Literal["second_factor", "full"]
     factors: list[Factor]
+    csrf_token: str
+
+
+class FactorAnswer(BaseModel):
+    """After a second factor: the session is complete (its CSRF token is new when the login just finished)."""
+
+    stage: Literal["full"]
     csrf_token: str
 
 

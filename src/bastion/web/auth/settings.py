@@ -56,9 +56,3 @@ class AuthSettings:
     def cookie_name(self) -> str:
         """The session cookie's name (``__Host-`` under TLS: Secure, host-only, path /)."""
         return "__Host-bastion_session" if self.tls else "bastion_session"
-
-    @staticmethod
-    def loopback(port: int, **changes: object) -> AuthSettings:
-        """Settings for a server on loopback at ``port`` (passkeys work at ``http://localhost:PORT``)."""
-        origins = (f"http://localhost:{port}", f"http://127.0.0.1:{port}", f"http://[::1]:{port}")
-        return AuthSettings(origins=origins, rp_id="localhost", **changes)  # type: ignore[arg-type]
