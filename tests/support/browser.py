@@ -71,7 +71,11 @@ def serve_web(database: Path) -> Iterator[RunningWeb]:
     upgrade(engine)
     sessions = session_factory(engine)
     app = create_app(
-        sessions=sessions, clock_ms=lambda: time.time_ns() // 1_000_000, auth=AuthSettings.loopback(port, password=fast)
+        sessions=sessions,
+        clock_ms=lambda: time.time_ns() // 1_000_000,
+        auth=AuthSettings(
+            origins=(f"http://localhost:{port}", f"http://127.0.0.1:{port}"), rp_id="localhost", password=fast
+        ),
     )
     config = uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False)
     server = uvicorn.Server(config)

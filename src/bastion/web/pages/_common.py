@@ -46,9 +46,16 @@ NAV: tuple[tuple[str, str], ...] = (
 WRITERS = ("admin", "trader")
 
 
+#: Places a computed figure (an average price) is shown with; prices and amounts are shorter already.
+_SHOWN = Decimal("1e-8")
+
+
 def _money(value: Decimal | None) -> str:
     if value is None:
         return "—"
+    exponent = value.as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -8:
+        value = value.quantize(_SHOWN)
     text = format(value.normalize(), "f") if value == value.to_integral_value() else format(value, "f")
     if "." in text:
         text = text.rstrip("0").rstrip(".")

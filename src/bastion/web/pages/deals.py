@@ -65,6 +65,9 @@ def deal_page(request: Request, deal_id: int) -> Response:
 
 
 def _text(value: Decimal) -> str:
+    exponent = value.as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -8:  # a computed average: 8 places are plenty on a chart
+        value = value.quantize(Decimal("1e-8"))
     return format(value, "f")
 
 

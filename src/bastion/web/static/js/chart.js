@@ -21,12 +21,23 @@
     var LC = window.LightweightCharts;
     var chart = LC.createChart(element, {
       autoSize: true,
-      layout: { background: { color: "#171e26" }, textColor: "#d8dee6" },
+      // attributionLogo: the logo injects a <style> element (refused by the CSP); the page credits the library instead
+      layout: { background: { color: "#171e26" }, textColor: "#d8dee6", attributionLogo: false },
       grid: { vertLines: { color: "#222c38" }, horzLines: { color: "#222c38" } },
       timeScale: { timeVisible: true, secondsVisible: false },
     });
     var series = chart.addSeries(LC.CandlestickSeries, {
       upColor: "#2ecc71", downColor: "#ff5c5c", wickUpColor: "#2ecc71", wickDownColor: "#ff5c5c", borderVisible: false,
+      autoscaleInfoProvider: function (original) {
+        // keep the deal's levels (safety orders, take-profit, stop) in view, not only the candles
+        var result = original();
+        var prices = data.lines.map(function (l) { return Number(l.price); });
+        if (result && result.priceRange && prices.length) {
+          result.priceRange.minValue = Math.min(result.priceRange.minValue, Math.min.apply(null, prices));
+          result.priceRange.maxValue = Math.max(result.priceRange.maxValue, Math.max.apply(null, prices));
+        }
+        return result;
+      },
     });
     var candles = data.candles.map(function (c) {
       return { time: c.time, open: Number(c.open), high: Number(c.high), low: Number(c.low), close: Number(c.close) };
