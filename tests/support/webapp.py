@@ -6,8 +6,10 @@ production default is tested on its own): the suite creates many users.
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -16,7 +18,15 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from bastion.services.users import PasswordParams, add_user, set_owner
-from bastion.storage import AccountRepository, create_engine_for, session_factory, upgrade
+from bastion.storage import (
+    AccountRepository,
+    BotRepository,
+    DealRecord,
+    DealRepository,
+    create_engine_for,
+    session_factory,
+    upgrade,
+)
 from bastion.storage.repositories.users import UserRecord
 from bastion.web import create_app
 from bastion.web.auth import AuthSettings
@@ -93,3 +103,51 @@ def make_webapp(home: Path, **settings: object) -> WebApp:
     auth = AuthSettings(origins=(ORIGIN, "http://127.0.0.1:8080"), rp_id="localhost", password=FAST, **settings)  # type: ignore[arg-type]
     app = create_app(sessions=sessions, clock_ms=clock, auth=auth)
     return WebApp(home=home, engine=engine, sessions=sessions, clock=clock, settings=auth, app=app)
+
+
+DCA = """\
+name = "{name}"
+type = "dca"
+account = "{account}"
+pairs = ["BTC/USDT"]
+base_order_size = "20"
+safety_order_size = "20"
+max_safety_orders = 2
+active_safety_orders = 1
+price_deviation_pct = "1"
+take_profit_pct = "{take_profit}"
+"""
+
+
+def dca_toml(name: str, account: str, take_profit: str = "1.5") -> str:
+    return DCA.format(name=name, account=account, take_profit=take_profit)
+
+
+@dataclass(frozen=True)
+class Stocked:
+    """Two users (alice the trader, bob the trader) with an account, a bot and an open deal each; a viewer."""
+
+    accounts: dict[str, int]
+    bots: dict[str, int]
+    deals: dict[str, int]
+
+
+def stock(web: WebApp) -> Stocked:
+    """Alice owns ``main`` (bot ``a-dca``, one open deal), Bob ``bobs`` (bot ``b-dca``, one open deal);
+    Vera is a viewer who owns ``veras`` (bot ``v-dca``, one open deal)."""
+    web.user("alice", role="trader")
+    web.user("bob", role="trader")
+    web.user("vera", role="viewer")
+    accounts, bots, deals = {}, {}, {}
+    for user, account, bot in (("alice", "main", "a-dca"), ("bob", "bobs", "b-dca"), ("vera", "veras", "v-dca")):
+        accounts[user] = web.account(account, owner=user)
+        with web.sessions.begin() as s:
+            record = BotRepository(s).create(bot, type="dca", account_id=accounts[user],
+                                             config_toml=dca_toml(bot, account))  # fmt: skip
+            bots[user] = record.id
+            opened = datetime.datetime.fromtimestamp(START_MS / 1000, datetime.UTC)
+            deal = DealRepository(s).save(DealRecord(bot_id=record.id, pair="BTC/USDT", opened_at=opened,
+                                                     amount=Decimal("0.001"), cost_quote=Decimal("20")))  # fmt: skip
+            assert deal.id is not None
+            deals[user] = deal.id
+    return Stocked(accounts=accounts, bots=bots, deals=deals)
