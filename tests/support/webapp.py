@@ -151,3 +151,54 @@ def stock(web: WebApp) -> Stocked:
             assert deal.id is not None
             deals[user] = deal.id
     return Stocked(accounts=accounts, bots=bots, deals=deals)
+
+
+UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+#: The only routes that work without a session: the health check, the webhooks, the password step
+#: and the login page (static files are mounted, not routes).
+NO_SESSION = frozenset(
+    {("GET", "/api/v1/health"), ("POST", "/api/v1/signals/{bot_uuid}"), ("POST", "/api/v1/auth/login"),
+     ("GET", "/login")}
+)  # fmt: skip
+
+
+def routes(app: FastAPI) -> list[tuple[str, str]]:
+    """Every (method, path template) of the app's API and page routes, sorted (included routers walked)."""
+    found: set[tuple[str, str]] = set()
+
+    def walk(items: Iterable[object]) -> None:
+        for item in items:
+            candidates = getattr(item, "effective_candidates", None)  # a router included with include_router
+            if callable(candidates):
+                walk(candidates())
+                continue
+            route = getattr(item, "original_route", item)
+            path = getattr(item, "path", None) or getattr(route, "path", None)
+            methods = getattr(route, "methods", None)
+            if path is None or not methods or path == "/openapi.json":
+                continue
+            found.update((m, path) for m in methods if m != "HEAD")
+
+    walk(app.routes)
+    return sorted(found)
+
+
+def fill(path: str, values: dict[str, object]) -> str:
+    """Put values into a path template; a parameter with no value gets ``1``."""
+    import re
+
+    return re.sub(r"\{(\w+)(:\w+)?\}", lambda m: str(values.get(m.group(1), 1)), path)
+
+
+def refused_without_session(status: int, location: str | None) -> bool:
+    """401, or a redirect to the login page."""
+    return status == 401 or (status in (302, 303, 307) and (location or "").startswith("/login"))
+
+
+def snapshot(web: WebApp) -> dict[str, list[tuple[object, ...]]]:
+    """Every row of the tables a change would touch (sessions aside: using one touches it)."""
+    from sqlalchemy import text
+
+    tables = ("accounts", "bots", "deals", "commands", "orders", "users", "passkey_credentials", "signal_secrets")
+    with web.engine.connect() as connection:
+        return {t: [tuple(r) for r in connection.execute(text(f"SELECT * FROM {t} ORDER BY 1"))] for t in tables}  # noqa: S608
