@@ -9,7 +9,6 @@ then every route of the app is called. The TOTP secret may appear in the enrolme
 from __future__ import annotations
 
 import secrets
-import subprocess
 from pathlib import Path
 
 import httpx
