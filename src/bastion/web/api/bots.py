@@ -6,7 +6,7 @@ after the ownership check: a bot is reachable only when its account is the user'
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import PlainTextResponse
@@ -69,7 +69,12 @@ async def show_bot(name: str, user: Reader, sessions: Sessions) -> BotDetailOut:
                         saved_state=detail.saved_state)  # fmt: skip
 
 
-@router.get("/{name}/export", response_class=PlainTextResponse, responses=refusals())
+_TOML: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"application/toml": {"schema": {"type": "string"}}}, "description": "The TOML config"}
+}
+
+
+@router.get("/{name}/export", response_model=None, responses={**refusals(), **_TOML})
 async def export_bot(name: str, user: Reader, sessions: Sessions) -> PlainTextResponse:
     """The bot's TOML config as stored (``POST /api/v1/bots`` or ``bastion bot create`` take it back)."""
     await run(user_bot, sessions, user.id, name)
