@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 __all__ = [
     "AccountOut",
     "AddFunds",
+    "Alert",
     "BotConfigIn",
     "BotDetailOut",
     "BotOut",
@@ -17,6 +18,7 @@ __all__ = [
     "CreatedOut",
     "DealDetailOut",
     "DealOut",
+    "KeyStatusOut",
     "OrderOut",
     "PolicyChange",
     "PolicyOut",
@@ -187,3 +189,29 @@ class UserOut(BaseModel):
     role: Literal["admin", "trader", "viewer"]
     totp: bool
     accounts: list[str]
+
+
+class KeyStatusOut(BaseModel):
+    """An account's key as the signer sees it (never the key itself: its last four characters)."""
+
+    account: str
+    exchange: str
+    key_hint: str
+    status: str
+    status_reason: str | None
+    state: str
+    state_reason: str | None
+    permissions: dict[str, Any] | None
+    last_permission_check_ms: int | None
+    last_leak_check_ms: int | None
+    foreign_orders: int
+    balance_findings: int
+
+
+class Alert(BaseModel):
+    """Something on one of your accounts that needs a look."""
+
+    account: str
+    kind: Literal["leak", "policy", "key"]
+    severity: Literal["critical", "warning"]
+    message: str
