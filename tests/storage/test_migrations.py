@@ -27,6 +27,9 @@ TABLES = {
     "fills",
     "markets",
     "orders",
+    "users",
+    "web_sessions",
+    "passkey_credentials",
 }
 
 

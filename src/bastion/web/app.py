@@ -25,6 +25,7 @@ from starlette.concurrency import run_in_threadpool
 
 from bastion import __version__
 from bastion.errors import StorageError, scrub
+from bastion.web.auth import AuthContext, AuthSettings, SecurityHeaders
 from bastion.web.intake import IntakeResult, authenticate, receive_signal
 from bastion.web.schemas import MAX_DIGITS, AcceptedSignal, Health, Problem, SignalPayload
 
@@ -94,7 +95,27 @@ async def _read_json(request: Request) -> tuple[Any, JSONResponse | None]:
         return None, _problem(422, f"request body is not valid JSON ({reason}); expected a JSON object")
 
 
-def create_app(*, sessions: sessionmaker[Session], clock_ms: Callable[[], int]) -> FastAPI:
+def _include_routers(app: FastAPI) -> None:
+    from bastion.web.api import routers
+    from bastion.web.auth.routes import router as auth_router
+    from bastion.web.pages import router as pages_router
+
+    app.include_router(auth_router)
+    for router in routers:
+        app.include_router(router)
+    try:
+        from bastion.web.sealed import router as sealed_router  # type: ignore[import-not-found,unused-ignore]
+    except ModuleNotFoundError as error:
+        if error.name != "bastion.web.sealed":
+            raise
+    else:
+        app.include_router(sealed_router)
+    app.include_router(pages_router)
+
+
+def create_app(
+    *, sessions: sessionmaker[Session], clock_ms: Callable[[], int], auth: AuthSettings | None = None
+) -> FastAPI:
     """Build the API over a database and a clock.
 
     Parameters
@@ -102,7 +123,11 @@ def create_app(*, sessions: sessionmaker[Session], clock_ms: Callable[[], int]) 
     sessions
         Session factory of a Bastion database at the current schema.
     clock_ms
-        Returns the current time in epoch milliseconds (signals' ``received_at`` and lag checks).
+        Returns the current time in epoch milliseconds (signals' ``received_at`` and lag checks,
+        session lifetimes, TOTP codes).
+    auth
+        The login settings (origins, WebAuthn relying party, TLS, TOTP sealing key); loopback
+        defaults when None.
     """
     # SQLite has one writer at a time and refuses (rather than waits for) a transaction whose
     # snapshot another writer made stale: signals are stored one at a time in this process.
@@ -116,6 +141,9 @@ def create_app(*, sessions: sessionmaker[Session], clock_ms: Callable[[], int]) 
         docs_url=None,
         redoc_url=None,
     )
+    settings = AuthSettings() if auth is None else auth
+    app.state.auth = AuthContext(sessions=sessions, settings=settings, clock_ms=clock_ms)
+    app.add_middleware(SecurityHeaders, tls=settings.tls)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, error: RequestValidationError) -> JSONResponse:
@@ -181,4 +209,5 @@ def create_app(*, sessions: sessionmaker[Session], clock_ms: Callable[[], int]) 
             return _problem(result.status, result.detail or "refused")
         return JSONResponse(status_code=202, content=AcceptedSignal(signal_id=result.signal_id).model_dump())
 
+    _include_routers(app)
     return app
