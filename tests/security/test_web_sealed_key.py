@@ -226,3 +226,93 @@ def test_the_sealing_key_has_no_repr_of_its_secret_and_the_opened_key_none_of_it
             await signer_home.stop(service)
 
     run(scenario())
+
+
+def _memory_holds(pid: int, needles: list[bytes]) -> dict[bytes, bool]:
+    """Scan every readable mapping of process ``pid`` for each needle (as root or its owner)."""
+    found = dict.fromkeys(needles, False)
+    with open(f"/proc/{pid}/maps", encoding="ascii") as maps, open(f"/proc/{pid}/mem", "rb", 0) as mem:
+        for line in maps:
+            span, perms = line.split()[:2]
+            if not perms.startswith("r"):
+                continue
+            start, end = (int(x, 16) for x in span.split("-"))
+            try:
+                mem.seek(start)
+                chunk = mem.read(end - start)
+            except (OSError, OverflowError, ValueError):
+                continue
+            for needle in needles:
+                found[needle] = found[needle] or needle in chunk
+    return found
+
+
+def test_the_web_process_relays_a_sealed_canary_and_never_holds_it_in_memory_or_logs(tmp_path: Any) -> None:
+    """Real processes: `bastion signer`, `bastion web`, the simulator; the test plays the browser."""
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+    import pyotp
+
+    from support.custody import BastionHome
+
+    canary = make_key("canary", {"USDT": "50"})
+    with BastionHome() as home, SimulatorProcess(tmp_path / "sim", keys=[canary]) as sim:
+        home.init_vault()
+        home.start_signer()
+        home.ok("user", "add", "ann", "--role", "trader", "--password-fd", "0", input="a long password 12345\n")
+        web = subprocess.Popen(
+            [sys.executable, "-m", "bastion", "web", "--port", "0"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=home.env,
+        )
+        try:
+            assert web.stdout is not None
+            ready = web.stdout.readline()
+            assert "listening on" in ready, ready + (web.stderr.read() if web.poll() is not None and web.stderr else "")
+            url = ready.split("listening on", 1)[1].strip().replace("127.0.0.1", "localhost")
+            with httpx.Client(base_url=url, headers={"Origin": url}, timeout=30) as client:
+                login = client.post("/api/v1/auth/login", json={"name": "ann", "password": "a long password 12345"})
+                assert login.status_code == 200, login.text
+                client.headers["X-CSRF-Token"] = login.json()["csrf_token"]
+                secret = client.post("/api/v1/auth/totp/enrol").json()["secret"]
+                now = time.time()
+                confirm = client.post("/api/v1/auth/totp/confirm", json={"code": pyotp.TOTP(secret).at(now - 30)})
+                assert confirm.status_code == 204, confirm.text
+                fresh = client.post("/api/v1/auth/totp/verify", json={"code": pyotp.TOTP(secret).at(now)})
+                assert fresh.status_code == 200, fresh.text
+                client.headers["X-CSRF-Token"] = fresh.json()["csrf_token"]
+                published = client.get("/api/v1/seal/public-key").json()
+                body = seal_like_the_page(
+                    published,
+                    account="canary",
+                    exchange="simulator",
+                    url=sim.url,
+                    api_key=canary["api_key"],
+                    secret=canary["secret"],
+                )
+                added = client.post("/api/v1/accounts/sealed-key", json=body)
+                assert added.status_code == 201, added.text
+                assert canary["secret"] not in added.text
+            found = _memory_holds(
+                web.pid,
+                [canary["secret"].encode(), canary["api_key"].encode(), body["ciphertext"].encode()],
+            )
+            assert found[body["ciphertext"].encode()], "control: the scan finds what the web process did receive"
+            assert not found[canary["secret"].encode()], "the web process holds the API secret"
+            assert not found[canary["api_key"].encode()], "the web process holds the API key"
+            status = home.client().key_status()
+            assert [s.account for s in status] == ["canary"]
+        finally:
+            web.terminate()
+            out, err = web.communicate(timeout=15)
+        for text in (out, err, *home.outputs):
+            assert canary["secret"] not in text
+            assert canary["api_key"] not in text
+        for path in home.files():
+            data = path.read_bytes()
+            assert canary["secret"].encode() not in data, path
