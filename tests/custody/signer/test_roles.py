@@ -28,7 +28,9 @@ def test_the_web_may_set_a_policy_only_without_a_passphrase():
     assert "only tighten" in reason
     assert "s3cr3t-value" not in reason  # never echoes a value
     assert refusal_reason({Role.WEB}, "place_order", {}) is not None
-    assert refusal_reason({Role.WEB}, "keys_add_sealed", {}) is None  # reserved for it
+    assert refusal_reason({Role.WEB}, "keys_add_sealed", {}) is None  # it relays keys sealed in the browser
+    assert refusal_reason({Role.WEB}, "seal_public_key", {}) is None
+    assert refusal_reason({Role.WEB}, "keys_add", {}) is not None  # a key in clear: never through the web
 
 
 def test_the_operator_may_call_anything_and_roles_add_up():

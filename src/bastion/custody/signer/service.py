@@ -71,6 +71,7 @@ from bastion.custody.signer.rpc import (
     OpenOrdersRequest,
     policy_request,
 )
+from bastion.custody.signer.sealing import SealingKey
 from bastion.custody.vault import SealedSecret, SecretBinding, Vault
 from bastion.errors import (
     BastionError,
@@ -131,6 +132,7 @@ class SignerService(PolicyOps, KeyOps):
         self.options = options or SignerOptions()
         self.clock = clock
         self.accounts: dict[str, Account] = {}
+        self.sealing = SealingKey()  # for keys sealed in the browser; in memory only, new at every start
         self.notifier = Notifier.from_environment(home=layout.home)
         self.stopping = asyncio.Event()
         self._last_head_ms = clock()
@@ -400,6 +402,8 @@ class SignerService(PolicyOps, KeyOps):
             "my_trades": self.op_my_trades,
             "key_status": self.op_key_status,
             "keys_add": self.op_keys_add,
+            "seal_public_key": self.op_seal_public_key,
+            "keys_add_sealed": self.op_keys_add_sealed,
             "keys_check": self.op_keys_check,
             "keys_remove": self.op_keys_remove,
             "policy_show": self.op_policy_show,
