@@ -78,3 +78,18 @@ def test_static_files_stay_inside_static(web: WebApp) -> None:
 def test_the_login_page_never_sends_the_browser_to_another_site(web: WebApp) -> None:
     html = web.client().get("/login?next=//evil.example/x").text
     assert 'data-next="/"' in html
+
+
+def test_panic_needs_an_admin_and_a_fresh_second_factor(web: WebApp) -> None:
+    web.user("tom", role="trader")
+    web.user("ada", role="admin")
+    trader = web.login("tom")
+    assert "may not panic" in trader.post("/panic").text
+    admin = web.login("ada")
+    answer = admin.post("/panic")
+    assert answer.status_code == 403
+    assert "fresh second factor required" in answer.text
+
+
+def test_the_live_stream_needs_a_session(web: WebApp) -> None:
+    assert web.client().get("/live").status_code == 401

@@ -52,3 +52,22 @@ def test_the_overview_sums_profit_per_quote_today_and_all_time(web: WebApp) -> N
     all_time = re.search(r'id="pnl-all">(.*?)</div>', html, flags=re.S)
     assert all_time is not None
     assert "0.75 USDT" in all_time.group(1)
+
+
+def test_a_backtest_runs_from_the_page_on_the_bundled_candles(web: WebApp) -> None:
+    web.account("main")
+    web.user("erin", accounts=["main"])
+    bot_with_deal(web, "bt1", "main")
+    client = web.login("erin")
+    answer = client.post("/backtests", data={"bot": "bt1", "dataset": "BTC/USDT 5m (bundled)", "fee": "0.1"})
+    assert answer.status_code == 200, answer.text[:400]
+    assert "Report · bt1" in answer.text
+    assert "Closed / open deals" in answer.text
+    refused = client.post("/backtests", data={"bot": "bt1", "dataset": "BTC/USDT 5m (bundled)", "fee": "abc"})
+    assert "must be decimal numbers" in refused.text
+
+
+def test_the_live_stream_needs_a_session_and_frames_every_line() -> None:
+    from bastion.web.pages.live import sse
+
+    assert sse("deals", "<p>a</p>\n<p>b</p>") == b"event: deals\ndata: <p>a</p>\ndata: <p>b</p>\n\n"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -122,7 +123,7 @@ def _audit_entries(limit: int, kind: str | None, accounts: set[str] | None) -> t
         entries.append(
             {
                 "seq": entry.get("seq"),
-                "ts_ms": entry.get("ts_ms"),
+                "when": _when_ms(entry.get("ts_ms")),
                 "kind": entry.get("kind"),
                 "payload": json.dumps(entry.get("payload"), sort_keys=True)[:400],
                 "hash": str(entry.get("hash", ""))[:16],
@@ -131,6 +132,12 @@ def _audit_entries(limit: int, kind: str | None, accounts: set[str] | None) -> t
         if len(entries) >= limit:
             break
     return entries, None
+
+
+def _when_ms(value: object) -> str:
+    if not isinstance(value, int):
+        return "?"
+    return datetime.fromtimestamp(value / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] + " UTC"
 
 
 def _verify() -> str:
