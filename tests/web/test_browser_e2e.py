@@ -59,6 +59,16 @@ def _shot(page: Any, artifacts: Path, name: str) -> None:
     page.screenshot(path=str(artifacts / f"{name}.png"), full_page=True)
 
 
+def _wait(page: Any, selector: str, artifacts: Path, timeout: float = 30_000) -> None:
+    """Wait for ``selector``; on a timeout keep a screenshot and the page's messages for the report."""
+    try:
+        page.wait_for_selector(selector, timeout=timeout)
+    except Exception:
+        _shot(page, artifacts, "failure")
+        shown = [e.inner_text() for e in page.query_selector_all(".error, .notice")]
+        raise AssertionError(f"{selector} did not appear on {page.url}; the page says {shown}") from None
+
+
 def _login(page: Any, url: str) -> None:
     page.goto(url + "/login")
     page.fill("#login-name", "olga")
@@ -127,7 +137,7 @@ def test_passkey_login_bot_from_the_form_live_deal_and_close_at_market(stack: St
         assert "safety order 2" in preview
         _shot(page, artifacts, "bot-form")
         page.click("#bot-save")
-        page.wait_for_selector("#bot-state")
+        _wait(page, "#bot-state", artifacts)
 
         # The overview is open in another tab before the bot starts: its deal arrives there by SSE.
         overview = context.new_page()

@@ -9,8 +9,8 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from bastion.errors import SignerRefused, SignerUnavailable
 from bastion.web.pages._common import login_redirect, page_user, render, sessions_of
+from bastion.web.pages._signer import signer_rows
 
 __all__ = ["account_mode", "router"]
 
@@ -48,28 +48,6 @@ def _policy_text(shown: dict[str, Any]) -> str:
     return "\n".join(f"{k} = {v}" for k, v in policy.items() if v not in (None, [], {}))
 
 
-def signer_rows(names: list[str]) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]], str | None]:
-    """Ask the signer (web role: ``key_status``, ``policy_show``) about these accounts; never a secret."""
-    from bastion.custody.layout import HomeLayout
-    from bastion.custody.signer.client import SignerClient
-
-    statuses: dict[str, dict[str, Any]] = {}
-    policies: dict[str, dict[str, Any]] = {}
-    try:
-        with SignerClient(HomeLayout.from_env().socket, timeout=10) as signer:
-            for status in signer.call("key_status"):
-                if status.get("account") in names:
-                    statuses[str(status["account"])] = dict(status)
-            for name in names:
-                if name in statuses:
-                    policies[name] = dict(signer.call("policy_show", account=name))
-    except SignerUnavailable as error:
-        return statuses, policies, f"the signer does not answer ({error}): key and policy status unknown"
-    except SignerRefused as error:
-        return statuses, policies, f"the signer refused: {error}"
-    return statuses, policies, None
-
-
 @router.get("/accounts")
 def accounts(request: Request) -> Response:
     """The user's accounts and the connect-key form."""
@@ -79,7 +57,7 @@ def accounts(request: Request) -> Response:
     if user is None:
         return login_redirect(request)
     records = owned_accounts(sessions_of(request), user.id)
-    statuses, policies, note = signer_rows([a.name for a in records])
+    statuses, policies, note = signer_rows(request, [a.name for a in records])
     rows = []
     for record in records:
         status = statuses.get(record.name)

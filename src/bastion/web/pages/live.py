@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from collections.abc import AsyncIterator
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
@@ -15,6 +16,8 @@ from starlette.concurrency import run_in_threadpool
 from bastion.services import dashboard
 from bastion.storage import DealStatus
 from bastion.web.pages._common import fragment, owned_ids, page_user, sessions_of
+from bastion.web.pages._signer import signer_alerts
+from bastion.web.pages.overview import all_alerts
 
 __all__ = ["POLL_S", "STREAM_S", "router", "sse"]
 
@@ -31,7 +34,11 @@ def sse(event: str, data: str) -> bytes:
     return f"event: {event}\n{lines}\n".encode()
 
 
-def _fragments(request: Request) -> dict[str, str] | None:
+#: The signer is asked for its alerts every this many polls (the database at every poll).
+SIGNER_EVERY = 10
+
+
+def _fragments(request: Request, cache: dict[str, Any]) -> dict[str, str] | None:
     user = page_user(request)
     if user is None:
         return None
@@ -39,17 +46,24 @@ def _fragments(request: Request) -> dict[str, str] | None:
     owned = owned_ids(request, user)
     views = dashboard.deal_views(sessions, owned)
     open_views = [v for v in views if v.deal.status is DealStatus.OPEN]
+    polls = cache["polls"] = cache.get("polls", -1) + 1
+    if polls % SIGNER_EVERY == 0:
+        from bastion.services.users import owned_accounts
+
+        cache["signer"] = signer_alerts(request, [a.name for a in owned_accounts(sessions, user.id)])
+    alerts = all_alerts(request, user, from_signer=cache["signer"])
     return {
         "deals": fragment("partials/deals_table.html", deals=open_views, only_open=True),
         "all_deals": fragment("partials/deals_table.html", deals=views, only_open=False),
-        "alerts": fragment("partials/alerts_list.html", alerts=dashboard.alerts(sessions, owned)),
+        "alerts": fragment("partials/alerts_list.html", alerts=alerts),
     }
 
 
 @router.get("/live")
 async def live(request: Request) -> Response:
     """The event stream (401 without a session)."""
-    first = await run_in_threadpool(_fragments, request)
+    cache: dict[str, Any] = {}
+    first = await run_in_threadpool(_fragments, request, cache)
     if first is None:
         return Response("not logged in", status_code=401, media_type="text/plain")
 
@@ -68,7 +82,7 @@ async def live(request: Request) -> Response:
             await asyncio.sleep(POLL_S)
             if await request.is_disconnected():
                 return
-            current = await run_in_threadpool(_fragments, request)
+            current = await run_in_threadpool(_fragments, request, cache)
         if current is None:
             yield sse("logout", "")
 

@@ -11,8 +11,9 @@ from fastapi.responses import Response
 
 from bastion.services import dashboard
 from bastion.storage import DealStatus
-from bastion.web.auth.deps import auth_context
+from bastion.web.auth.deps import WebUser, auth_context
 from bastion.web.pages._common import login_redirect, owned_ids, page_user, render, sessions_of
+from bastion.web.pages._signer import signer_alerts
 
 __all__ = ["router"]
 
@@ -46,6 +47,20 @@ def _plain(value: Decimal) -> str:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
+def all_alerts(
+    request: Request, user: WebUser, *, from_signer: list[dashboard.Alert] | None = None
+) -> list[dashboard.Alert]:
+    """The signer's alerts (leaks, halts, paused keys; ``from_signer`` when already fetched) and the
+    database's (bots paused or failing, refused signals) on the user's accounts, most serious first."""
+    from bastion.services.users import owned_accounts
+
+    accounts = owned_accounts(sessions_of(request), user.id)
+    if from_signer is None:
+        from_signer = signer_alerts(request, [a.name for a in accounts])
+    found = from_signer + dashboard.alerts(sessions_of(request), {a.id for a in accounts})
+    return sorted(found, key=lambda a: a.level != "danger")
+
+
 @router.get("/")
 def overview(request: Request) -> Response:
     """The overview page."""
@@ -67,7 +82,7 @@ def overview(request: Request) -> Response:
         portfolio_note="Values are what the open deals cost, in their quote currency; balances stay with the signer.",
         pnl=pnl,
         open_deals=[v for v in views if v.deal.status is DealStatus.OPEN],
-        alerts=dashboard.alerts(sessions, owned),
+        alerts=all_alerts(request, user),
         bots_running=bots[0],
         bots_total=bots[1],
         live_url="/live",
@@ -80,5 +95,5 @@ def alerts(request: Request) -> Response:
     user = page_user(request)
     if user is None:
         return login_redirect(request)
-    found = dashboard.alerts(sessions_of(request), owned_ids(request, user))
+    found = all_alerts(request, user)
     return render(request, "alerts.html", user, section="/alerts", alerts=found, live_url="/live")
