@@ -2,15 +2,17 @@
 web app over real HTTP, with the real signer, simulator and engine processes.
 
 A user registers a passkey (CDP virtual authenticator), logs out and back in with it, connects
-the simulator key through the sealed form (seal.js), creates a DCA bot from the form (the order preview shows first), starts it,
-watches its deal appear on the overview through server-sent events, opens the deal (candle
-chart) and closes it at market. Every page is saved as a screenshot under the test's tmp dir
-(``BASTION_ARTIFACTS`` names another directory to keep them).
+the simulator key through the sealed form (seal.js), creates a DCA bot from the form (the order
+preview shows first), starts it, watches its deal appear on the overview through server-sent
+events, opens the deal (candle chart) and closes it at market. Every page is saved as a
+screenshot under the test's tmp dir (``BASTION_ARTIFACTS`` names another directory to keep them).
 """
 
 from __future__ import annotations
 
+import itertools
 import os
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -87,8 +89,12 @@ def test_passkey_login_bot_from_the_form_live_deal_and_close_at_market(stack: St
         page = context.new_page()
         authenticator(page)
         errors: list[str] = []
+        steps: list[tuple[str, float]] = []
+        engine = threading.Thread(target=stack.start_engine)  # it starts while the browser logs in
+        engine.start()
         page.on("console", lambda m: errors.append(f"{page.url}: {m.text}") if m.type == "error" else None)
 
+        steps.append(("login+passkey", time.monotonic()))
         # Password first (no second factor yet), then register a passkey, log out, log in with it.
         _login(page, web.url)
         page.wait_for_url(web.url + "/")
@@ -103,8 +109,9 @@ def test_passkey_login_bot_from_the_form_live_deal_and_close_at_market(stack: St
         page.wait_for_url(web.url + "/")
         assert PHRASE in page.inner_text("#anti-phishing")
 
-        # The simulator key through the sealed form (a fresh passkey assertion first); the operator's
-        # CLI then allows the pair (loosening the policy needs the vault passphrase, not the web).
+        steps.append(("sealed key", time.monotonic()))
+        # The simulator key through the sealed form (a fresh passkey assertion first); the operator
+        # then allows the pair (loosening the policy needs the vault passphrase, never the web's).
         entry = sim.key("alice")
         page.goto(web.url + "/accounts")
         page.fill("#key-account", "alice")
@@ -115,12 +122,14 @@ def test_passkey_login_bot_from_the_form_live_deal_and_close_at_market(stack: St
         page.wait_for_selector("#connect-status[data-done='1']", timeout=30_000)
         assert entry["secret"] not in page.content()
         assert page.input_value("#key-secret") == ""
-        home.allow("alice", "BTC/USDT")
-        stack.start_engine()
+        with home.client() as operator:  # what `bastion policy set --pairs` sends, without a process
+            operator.call("policy_set", account="alice", changes={"pairs": ["BTC/USDT"]}, passphrase=home.passphrase)
+        engine.join()
         page.goto(web.url + "/accounts")
         _shot(page, artifacts, "accounts")
         assert "alice" in page.inner_text("table.accounts")
 
+        steps.append(("bot form", time.monotonic()))
         # A DCA bot from the form: the preview lists the base and safety orders with their money.
         page.goto(web.url + "/bots/new?type=dca")
         page.fill("#f-name", "web-dca")
@@ -139,6 +148,7 @@ def test_passkey_login_bot_from_the_form_live_deal_and_close_at_market(stack: St
         page.click("#bot-save")
         _wait(page, "#bot-state", artifacts)
 
+        steps.append(("bot start+live deal", time.monotonic()))
         # The overview is open in another tab before the bot starts: its deal arrives there by SSE.
         overview = context.new_page()
         overview.goto(web.url + "/")
@@ -161,11 +171,15 @@ def test_passkey_login_bot_from_the_form_live_deal_and_close_at_market(stack: St
         page.wait_for_selector("#deal-status.closed", timeout=30_000)
         _shot(page, artifacts, "deal-closed")
 
+        steps.append(("page screenshots", time.monotonic()))
         for path in PAGES:
             page.goto(web.url + path)
             assert PHRASE in page.inner_text("#anti-phishing"), path
             page.screenshot(path=str(artifacts / f"page{path.replace('/', '-').rstrip('-')}.png"))
         assert not [e for e in errors if "Content Security Policy" in e or "MIME type" in e], errors
+        steps.append(("end", time.monotonic()))
+    took = ", ".join(f"{a} {b_t - a_t:.1f} s" for (a, a_t), (_b, b_t) in itertools.pairwise(steps))
+    print(f"steps: {took}")
     deal = next(d for d in stack.deals() if d["bot"] == "web-dca")
     assert deal["status"] == "closed"
     assert deal["close_price"] is not None
