@@ -64,6 +64,7 @@ def accounts(request: Request) -> Response:
         shown = policies.get(record.name)
         rows.append(
             {
+                "id": record.id,
                 "name": record.name,
                 "exchange": record.exchange,
                 "url": record.url,
