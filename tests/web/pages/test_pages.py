@@ -71,3 +71,33 @@ def test_the_live_stream_needs_a_session_and_frames_every_line() -> None:
     from bastion.web.pages.live import sse
 
     assert sse("deals", "<p>a</p>\n<p>b</p>") == b"event: deals\ndata: <p>a</p>\ndata: <p>b</p>\n\n"
+
+
+def test_stop_and_edit_from_the_bot_page_queue_commands_for_the_engine(web: WebApp) -> None:
+    from bastion.storage import CommandRepository
+
+    web.account("main")
+    web.user("finn", accounts=["main"])
+    bot_with_deal(web, "e1", "main")
+    client = web.login("finn")
+    stopped = client.post("/bots/e1/stop", data={"deals": "keep"}, follow_redirects=False)
+    assert stopped.status_code == 303
+    assert "stopping" in stopped.headers["location"]
+    edited = client.post("/bots/e1/edit", data={"type": "dca", "f.name": "e1", "f.account": "main",
+                                                "f.pairs": "BTC/USDT", "f.base_order_size": "20",
+                                                "f.take_profit_pct": "1.5"}, follow_redirects=False)  # fmt: skip
+    assert edited.status_code == 303, edited.text[:300]
+    moved = client.post("/bots/e1/edit", data={"config_toml": DCA_OTHER_ACCOUNT})
+    assert "the account cannot change" in moved.text
+    with web.sessions() as s:
+        assert [c.kind for c in CommandRepository(s).pending()] == ["stop_bot", "edit_bot"]
+
+
+DCA_OTHER_ACCOUNT = """
+name = "e1"
+type = "dca"
+account = "elsewhere"
+pairs = ["BTC/USDT"]
+base_order_size = "20"
+take_profit_pct = "1"
+"""
