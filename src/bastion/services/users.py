@@ -24,6 +24,7 @@ __all__ = [
     "PasswordParams",
     "UserRecord",
     "add_user",
+    "give_account",
     "hash_password",
     "list_users",
     "new_phrase",
@@ -199,6 +200,27 @@ def set_owner(sessions: sessionmaker[Session], account: str, user: str | None) -
             if record is None:
                 raise ValidationError(f"no user named {user!r}; see `bastion user list`")
             user_id = record.id
+        return users.set_account_owner(account, user_id)
+
+
+def give_account(sessions: sessionmaker[Session], account: str, user_id: int) -> AccountRecord:
+    """Make the web user with this id the owner of ``account`` (a key connected in the web).
+
+    Raises
+    ------
+    ValidationError
+        No such account or user, or the account already belongs to another user.
+    """
+    with sessions.begin() as session:
+        users = UserRepository(session)
+        for record in users.owned_accounts(user_id):
+            if record.name == account:
+                return record
+        from bastion.storage import AccountRepository
+
+        found = AccountRepository(session).get(account)
+        if found is not None and users.account_owner(found.id) not in (None, user_id):
+            raise ValidationError(f"account {account!r} belongs to another user; expected a new account name")
         return users.set_account_owner(account, user_id)
 
 

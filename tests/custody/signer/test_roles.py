@@ -77,3 +77,9 @@ def test_a_bad_configuration_is_refused_with_what_was_expected(tmp_path: Path, t
     with pytest.raises(ConfigError) as caught:
         SignerConfig.from_file(path)
     assert expected in str(caught.value)
+
+
+def test_the_web_may_read_and_verify_the_audit_log_and_the_engine_may_not() -> None:
+    for op in ("audit_tail", "audit_verify"):
+        assert refusal_reason({Role.WEB}, op, {"accounts": ["a"]}) is None
+        assert refusal_reason({Role.ENGINE}, op, {}) is not None

@@ -97,3 +97,21 @@ def test_users_are_listed_for_admins_only(web: WebApp, stocked: Stocked) -> None
         ("alice", "trader", ("main",)), ("bob", "trader", ("bobs",)), ("vera", "viewer", ("veras",)),
         ("root", "admin", ()),
     }  # fmt: skip
+
+
+def test_an_account_given_to_a_user_is_theirs_and_another_users_account_is_not_taken(
+    web: WebApp, stocked: Stocked
+) -> None:
+    from bastion.errors import ValidationError
+    from bastion.services.users import give_account
+
+    web.account("fresh")
+    with web.sessions() as s:
+        from bastion.storage.repositories.users import UserRepository
+
+        alice = UserRepository(s).get("alice")
+    assert alice is not None
+    assert give_account(web.sessions, "fresh", alice.id).name == "fresh"
+    assert [a["name"] for a in web.login("alice").get("/api/v1/accounts").json()] == ["fresh", "main"]
+    with pytest.raises(ValidationError, match="belongs to another user"):
+        give_account(web.sessions, "bobs", alice.id)

@@ -76,8 +76,23 @@ def test_policy_status_and_alerts_through_a_signer_that_gives_the_web_role_only(
             assert halted.status_code == 200, halted.text
             alerts = client.get("/api/v1/alerts").json()
             assert [(a["account"], a["kind"], a["severity"]) for a in alerts] == [("alice", "policy", "critical")]
+            page = client.get("/api/v1/audit").json()
+            kinds = [(e["kind"], e["payload"].get("op")) for e in page["entries"]]
+            assert ("request", "keys_add") in kinds
+            assert all(e["payload"].get("account") == "alice" for e in page["entries"])
+            assert page["head"]["seq"] >= page["entries"][-1]["seq"]
+            later = client.get("/api/v1/audit", params={"after_seq": page["entries"][-2]["seq"]}).json()
+            assert later["entries"] == page["entries"][-1:]
+            verified = client.get("/api/v1/audit/verify").json()
+            assert verified["ok"] is True, verified
+            assert verified["entries"] > len(page["entries"])  # the whole log, other accounts and lifecycle too
+            exported = client.get("/api/v1/audit/export")
+            assert exported.headers["content-type"].startswith("application/jsonl")
+            lines = exported.text.splitlines()
+            assert len(lines) == len(page["entries"]) + 1
+            assert '"type":"head"' in lines[-1]
             key = simulator.key("alice")
-            for answer in (shown, tightened, loosen, refused, status, halted):
+            for answer in (shown, tightened, loosen, refused, status, halted, exported):
                 assert key["secret"] not in answer.text
                 assert key["api_key"] not in answer.text
         finally:

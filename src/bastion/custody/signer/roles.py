@@ -74,7 +74,18 @@ ROLE_OPS: Mapping[Role, frozenset[str]] = MappingProxyType(
                 "policy_show",  # read-only: `bot create`/`bot start` check a bot's orders against the policy
             }
         ),
-        Role.WEB: frozenset({"ping", "key_status", "policy_show", "policy_set", "seal_public_key", "keys_add_sealed"}),
+        Role.WEB: frozenset(
+            {
+                "ping",
+                "key_status",
+                "policy_show",
+                "policy_set",
+                "seal_public_key",
+                "keys_add_sealed",
+                "audit_tail",
+                "audit_verify",
+            }
+        ),
         Role.OPERATOR: frozenset({EVERY_OP}),
     }
 )

@@ -57,6 +57,7 @@ from bastion.custody.signer._model import (
     utc,
     wall_ms,
 )
+from bastion.custody.signer.audit_ops import AuditOps
 from bastion.custody.signer.endpoints import guard_client
 from bastion.custody.signer.keys import KeyOps
 from bastion.custody.signer.policies import PolicyOps, resume_hint
@@ -91,7 +92,7 @@ from bastion.storage import ApiKeyRecord, ApiKeyRepository, PolicyRepository
 __all__ = ["Refusal", "SignerOptions", "SignerService"]
 
 
-class SignerService(PolicyOps, KeyOps):
+class SignerService(PolicyOps, KeyOps, AuditOps):
     """The signer's operations. One instance per signer process; not thread-safe (asyncio).
 
     Parameters
@@ -410,6 +411,8 @@ class SignerService(PolicyOps, KeyOps):
             "policy_set": self.op_policy_set,
             "ack_findings": self.op_ack_findings,
             "panic": self.op_panic,
+            "audit_tail": self.op_audit_tail,
+            "audit_verify": self.op_audit_verify,
         }
 
     def _account(self, params: Mapping[str, Any]) -> Account:

@@ -8,9 +8,17 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from bastion.web.api import accounts, alerts, bots, deals, users
+from bastion.web.api import accounts, alerts, audit, bots, deals, users
 
 __all__ = ["routers"]
 
 #: Every router of the data API, included by :func:`bastion.web.create_app`.
-routers: list[APIRouter] = [accounts.router, alerts.router, bots.router, deals.router, deals.commands, users.router]
+routers: list[APIRouter] = [
+    accounts.router,
+    alerts.router,
+    audit.router,
+    bots.router,
+    deals.router,
+    deals.commands,
+    users.router,
+]

@@ -10,6 +10,10 @@ __all__ = [
     "AccountOut",
     "AddFunds",
     "Alert",
+    "AuditEntryOut",
+    "AuditHead",
+    "AuditPage",
+    "AuditVerified",
     "BotConfigIn",
     "BotDetailOut",
     "BotOut",
@@ -215,3 +219,39 @@ class Alert(BaseModel):
     kind: Literal["leak", "policy", "key"]
     severity: Literal["critical", "warning"]
     message: str
+
+
+class AuditEntryOut(BaseModel):
+    """One audit log entry (hash-chained; never a secret)."""
+
+    seq: int
+    ts_ms: int
+    kind: str
+    payload: dict[str, Any]
+    hash: str
+
+
+class AuditHead(BaseModel):
+    """The latest head the signer signed."""
+
+    seq: int
+    hash: str
+    ts_ms: int
+
+
+class AuditPage(BaseModel):
+    """Entries of your accounts, oldest first, and the signed head."""
+
+    entries: list[AuditEntryOut]
+    head: AuditHead | None
+
+
+class AuditVerified(BaseModel):
+    """The result of verifying the whole log against the signer's key."""
+
+    ok: bool
+    entries: int
+    head_seq: int | None
+    head_hash: str | None
+    unsigned_entries: int
+    failure: str | None
