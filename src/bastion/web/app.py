@@ -25,6 +25,7 @@ from starlette.concurrency import run_in_threadpool
 
 from bastion import __version__
 from bastion.errors import StorageError, scrub
+from bastion.services.accounts import SignerCalls, signer_client
 from bastion.web.auth import AuthContext, AuthSettings, SecurityHeaders
 from bastion.web.intake import IntakeResult, authenticate, receive_dca_message, receive_signal
 from bastion.web.schemas import (
@@ -122,7 +123,11 @@ def _include_routers(app: FastAPI) -> None:
 
 
 def create_app(
-    *, sessions: sessionmaker[Session], clock_ms: Callable[[], int], auth: AuthSettings | None = None
+    *,
+    sessions: sessionmaker[Session],
+    clock_ms: Callable[[], int],
+    auth: AuthSettings | None = None,
+    signer: Callable[[], SignerCalls] | None = None,
 ) -> FastAPI:
     """Build the API over a database and a clock.
 
@@ -136,6 +141,8 @@ def create_app(
     auth
         The login settings (origins, WebAuthn relying party, TLS, TOTP sealing key); loopback
         defaults when None.
+    signer
+        Makes a client of the signer (the web's role); the home's signer socket when None.
     """
     # SQLite has one writer at a time and refuses (rather than waits for) a transaction whose
     # snapshot another writer made stale: signals are stored one at a time in this process.
@@ -151,6 +158,7 @@ def create_app(
     )
     settings = AuthSettings() if auth is None else auth
     app.state.auth = AuthContext(sessions=sessions, settings=settings, clock_ms=clock_ms)
+    app.state.signer = signer_client if signer is None else signer
     app.add_middleware(SecurityHeaders, tls=settings.tls)
 
     @app.exception_handler(RequestValidationError)

@@ -70,21 +70,6 @@ def test_the_factor_is_fresh_for_five_minutes_and_a_passkey_step_up_renews_it(we
     assert again["csrf_token"] == me["csrf_token"]  # a step-up keeps the session's token
 
 
-def test_a_phishing_page_on_another_origin_gets_nothing_it_can_use(web: WebApp) -> None:
-    web.user("alice")
-    device = SoftAuthenticator()
-    _register(web.login("alice"), device)
-    client = _password_step(web, "alice")  # the phisher relayed the password
-    # The victim's browser signs for the page it is on: another origin, and another RP id.
-    other_origin = _assert(client, device, origin="https://bastion-login.example")
-    assert other_origin.status_code == 401  # type: ignore[attr-defined]
-    assert "Unexpected client data origin" in other_origin.json()["detail"]  # type: ignore[attr-defined]
-    other_rp = _assert(client, device, rp_id="bastion-login.example")
-    assert other_rp.status_code == 401  # type: ignore[attr-defined]
-    assert "Unexpected RP ID hash" in other_rp.json()["detail"]  # type: ignore[attr-defined]
-    assert client.get("/api/v1/auth/whoami").json()["stage"] == "second_factor"
-
-
 def test_a_replayed_or_tampered_assertion_is_refused(web: WebApp) -> None:
     web.user("alice")
     device = SoftAuthenticator()

@@ -158,3 +158,17 @@ def test_a_login_from_another_origin_is_refused(web: WebApp) -> None:
     )
     assert answer.status_code == 403
     assert "set-cookie" not in answer.headers
+
+
+def test_expired_sessions_are_deleted_at_the_next_login(web: WebApp) -> None:
+    from sqlalchemy import func, select
+
+    from bastion.storage.models import WebSessionRow
+
+    web.user("alice")
+    web.login("alice")
+    web.login("alice")
+    web.clock.advance(31 * 60)
+    web.login("alice")
+    with web.sessions() as s:
+        assert s.scalar(select(func.count()).select_from(WebSessionRow)) == 1

@@ -87,11 +87,13 @@ class AuthContext:
     def start_session(self, user_id: int, *, stage: str) -> NewSession:
         """Store a new session for the user at ``stage`` (``password`` or ``full``)."""
         token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+        now = self.now()
         with self.sessions.begin() as s:
+            sessions = WebSessionRepository(s, clock=self.now)
+            # sessions past their lifetime go at each login (a half-done login lives 5 minutes at most)
+            sessions.delete_older(now - self.settings.session_absolute, now - self.settings.session_idle)
             # stage "full" here: a user with no second factor enrolled yet; no factor is fresh
-            WebSessionRepository(s, clock=self.now).create(
-                token_digest(token), user_id=user_id, csrf_token=csrf, stage=stage
-            )
+            sessions.create(token_digest(token), user_id=user_id, csrf_token=csrf, stage=stage)
         return NewSession(token=token, csrf_token=csrf, stage=stage)
 
     def load(self, token: str | None) -> ActiveSession | None:
