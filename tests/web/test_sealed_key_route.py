@@ -87,6 +87,7 @@ def _stack(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Stack]:
     passphrase = "test-pass-" + secrets.token_hex(12)
     create_vault(layout, passphrase)
     web = make_webapp(home)
+    web.app.state.signer = lambda: SignerRelay(layout.socket)  # the web's custody-free client
     holder = InProcessSigner(layout=layout, passphrase=passphrase)
     loop = asyncio.new_event_loop()
     thread = threading.Thread(target=loop.run_forever, daemon=True)
@@ -193,11 +194,11 @@ def test_bad_values_are_named_and_the_signers_refusals_come_back_as_4xx(stack: S
 
 def test_a_stopped_signer_is_a_503_that_says_so(stack: Stack) -> None:
     client = stack.fresh_client("eve")
-    relay = getattr(stack.web.app.state, "signer_relay", None)
-    stack.web.app.state.signer_relay = SignerRelay(stack.web.home / "no-such.sock", timeout=2)
+    factory = stack.web.app.state.signer
+    stack.web.app.state.signer = lambda: SignerRelay(stack.web.home / "no-such.sock", timeout=2)
     try:
         answer = client.get("/api/v1/seal/public-key")
     finally:
-        stack.web.app.state.signer_relay = relay
+        stack.web.app.state.signer = factory
     assert answer.status_code == 503
     assert "signer is not running" in answer.json()["detail"]

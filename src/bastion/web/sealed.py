@@ -18,13 +18,15 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
-from bastion.custody.layout import HomeLayout
+from bastion.errors import SignerRefused, SignerUnavailable
+from bastion.services.accounts import SignerCalls
 from bastion.storage import AccountRepository
 from bastion.storage.repositories.users import UserRepository
+from bastion.web.api._common import signer_of
 from bastion.web.auth.deps import (
     WebUser,
     auth_context,
@@ -33,7 +35,6 @@ from bastion.web.auth.deps import (
     require_fresh_factor,
     require_role,
 )
-from bastion.web.signer_relay import SignerRefusedRelay, SignerRelay, SignerUnreachable
 
 __all__ = [
     "SealPublicKeyOut",
@@ -44,12 +45,10 @@ __all__ = [
     "ownership_refusal",
     "router",
     "seal_public_key",
-    "signer_relay",
 ]
 
 _log = logging.getLogger(__name__)
 
-_B64URL = r"^[A-Za-z0-9_-]+={0,2}$"
 _ACCOUNT = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 
 #: How a signer refusal maps to an HTTP status.
@@ -84,10 +83,12 @@ class SealedKeyIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     account: str = Field(pattern=_ACCOUNT, description="Bastion account name: 1-64 letters, digits, '_', '.', '-'")
-    exchange: str = Field(min_length=1, max_length=32, pattern=r"^[a-z0-9_]+$")
+    exchange: str = Field(pattern=r"^[a-z0-9_]{1,32}$", description="Exchange id, such as binance or simulator")
     key_id: str = Field(pattern=r"^[0-9a-f]{16}$", description="The key id of the sealing key the page used")
-    enc: str = Field(min_length=43, max_length=44, pattern=_B64URL, description="The page's ephemeral X25519 key")
-    ciphertext: str = Field(min_length=24, max_length=5464, pattern=_B64URL, description="AES-256-GCM output")
+    enc: str = Field(pattern=r"^[A-Za-z0-9_-]{43}=?$", description="The page's ephemeral X25519 key, base64url")
+    ciphertext: str = Field(
+        pattern=r"^[A-Za-z0-9_-]{24,5464}={0,2}$", description="AES-256-GCM output (ciphertext and tag), base64url"
+    )
     url: str | None = Field(default=None, max_length=256, description="The exchange API URL (simulator only)")
     allow_unrestricted_ip: bool = False
 
@@ -106,32 +107,24 @@ class _Problem(BaseModel):
     detail: str
 
 
-def signer_relay(request: Request) -> SignerRelay:
-    """Return the app's line to the signer (``app.state.signer_relay``, else the home's socket)."""
-    relay = getattr(request.app.state, "signer_relay", None)
-    if relay is None:
-        relay = SignerRelay(HomeLayout.from_env().socket)
-        request.app.state.signer_relay = relay
-    return relay
-
-
-def _refused(exc: SignerRefusedRelay | SignerUnreachable) -> JSONResponse:
-    if isinstance(exc, SignerUnreachable):
+def _refused(exc: SignerRefused | SignerUnavailable) -> JSONResponse:
+    if isinstance(exc, SignerUnavailable):
         return JSONResponse(
             status_code=503, content={"detail": "the signer is not running or does not answer; start it and retry"}
         )
-    return JSONResponse(
-        status_code=_STATUS.get(exc.kind, 502), content={"detail": f"the signer refused: {exc.message}"}
-    )
+    return JSONResponse(status_code=_STATUS.get(exc.kind, 502), content={"detail": f"the signer refused: {exc}"})
 
 
-async def seal_public_key(relay: SignerRelay) -> SealPublicKeyOut | JSONResponse:
+async def seal_public_key(signer: SignerCalls) -> SealPublicKeyOut | JSONResponse:
     """Return the signer's current sealing key, or the refusal as a JSON problem."""
     try:
-        answer = await relay.call("seal_public_key", {})
-    except (SignerRefusedRelay, SignerUnreachable) as exc:
+        answer = await run_in_threadpool(signer.call, "seal_public_key")
+    except (SignerRefused, SignerUnavailable) as exc:
         return _refused(exc)
-    return SealPublicKeyOut.model_validate(answer)
+    try:
+        return SealPublicKeyOut.model_validate(answer)
+    except ValidationError:
+        return JSONResponse(status_code=502, content={"detail": "the signer's answer is not a sealing key"})
 
 
 def ownership_refusal(sessions: sessionmaker[Session], account: str, user: WebUser) -> str | None:
@@ -154,7 +147,7 @@ def claim_account(sessions: sessionmaker[Session], sealed: SealedKeyIn, user: We
 
 
 async def add_sealed_key(
-    relay: SignerRelay, sealed: SealedKeyIn, *, user: WebUser, sessions: sessionmaker[Session]
+    signer: SignerCalls, sealed: SealedKeyIn, *, user: WebUser, sessions: sessionmaker[Session]
 ) -> SealedKeyAdded | JSONResponse:
     """Relay a sealed key to the signer for ``user``; log who asked and what came of it, never the blob."""
     refused = await run_in_threadpool(ownership_refusal, sessions, sealed.account, user)
@@ -162,29 +155,33 @@ async def add_sealed_key(
         _log.warning("sealed key for account %s from user %s refused: not theirs", sealed.account, user.name)
         return JSONResponse(status_code=403, content={"detail": refused})
     try:
-        answer = await relay.call("keys_add_sealed", sealed.model_dump(exclude_none=True))
-    except (SignerRefusedRelay, SignerUnreachable) as exc:
-        kind = exc.kind if isinstance(exc, SignerRefusedRelay) else "unreachable"
+        answer = await run_in_threadpool(signer.call, "keys_add_sealed", **sealed.model_dump(exclude_none=True))
+    except (SignerRefused, SignerUnavailable) as exc:
+        kind = exc.kind if isinstance(exc, SignerRefused) else "unreachable"
         _log.warning("sealed key for account %s from user %s refused (%s)", sealed.account, user.name, kind)
         return _refused(exc)
+    try:
+        added = SealedKeyAdded.model_validate(
+            {name: answer.get(name) for name in ("account", "exchange", "key_hint", "fingerprint", "permissions")}
+        )
+    except (AttributeError, ValidationError):
+        return JSONResponse(status_code=502, content={"detail": "the signer's answer is not an added key"})
     await run_in_threadpool(claim_account, sessions, sealed, user)
     _log.info("sealed key for account %s on %s added by user %s", sealed.account, sealed.exchange, user.name)
-    return SealedKeyAdded.model_validate(
-        {name: answer.get(name) for name in ("account", "exchange", "key_hint", "fingerprint", "permissions")}
-    )
+    return added
 
 
 router = APIRouter(tags=["keys"])
-Relay = Annotated[SignerRelay, Depends(signer_relay)]
+Signer = Annotated[SignerCalls, Depends(signer_of)]
 _PROBLEMS: dict[int | str, dict[str, Any]] = {
     status: {"model": _Problem} for status in (401, 403, 404, 409, 422, 502, 503)
 }
 
 
 @router.get("/api/v1/seal/public-key", response_model=SealPublicKeyOut, responses=_PROBLEMS)
-async def get_public_key(relay: Relay, _user: Annotated[WebUser, Depends(current_user)]) -> Any:
+async def get_public_key(signer: Signer, _user: Annotated[WebUser, Depends(current_user)]) -> Any:
     """The signer's X25519 sealing key, to seal an API key to in the page."""
-    return await seal_public_key(relay)
+    return await seal_public_key(signer)
 
 
 @router.post(
@@ -196,7 +193,7 @@ async def get_public_key(relay: Relay, _user: Annotated[WebUser, Depends(current
 )
 async def post_sealed_key(
     sealed: SealedKeyIn,
-    relay: Relay,
+    signer: Signer,
     user: Annotated[WebUser, Depends(require_role("admin", "trader"))],
     request: Request,
 ) -> Any:
@@ -204,4 +201,4 @@ async def post_sealed_key(
 
     Needs an admin or trader, the CSRF token and a second factor given within five minutes.
     """
-    return await add_sealed_key(relay, sealed, user=user, sessions=auth_context(request).sessions)
+    return await add_sealed_key(signer, sealed, user=user, sessions=auth_context(request).sessions)

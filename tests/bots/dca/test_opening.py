@@ -178,6 +178,7 @@ def test_an_exit_signal_closes_the_deal_of_its_pair_at_market_once():
     assert h.deals == {}
     [closed] = h.closed
     assert closed.id == deal.id
+    assert "exit signal" in closed.reason.replace("_", " ")
     sold = [o for o in closed.orders if o.leg == "sl"]
     assert [(o.side, o.type.value) for o in sold] == [("sell", "market")]
     h.signals.append(_signal(4))  # a later entry opens the next deal; the old exit does not close it

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bastion.bots.dca._deal import EXIT_SIGNAL_REASON
 from bastion.bots.dca._orders import base_order
 from bastion.bots.dca._outcome import Outcome
 from bastion.bots.dca.config import DcaConfig
@@ -120,6 +121,6 @@ def exit_signals(config: DcaConfig, view: BotView) -> dict[int, str]:
         for signal in sorted(view.signals, key=lambda s: (s.received_ms, s.id)):
             if signal.pair != deal.pair or signal.action != wanted or (seen is not None and signal.received_ms <= seen):
                 continue
-            closing[deal.id] = f"exit signal {signal.id}"
+            closing[deal.id] = f"{EXIT_SIGNAL_REASON} {signal.id}"
             break
     return closing
