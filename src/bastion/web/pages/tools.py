@@ -1,16 +1,18 @@
 """``/webhooks`` (signal URLs, payload template, secret rotation, recent signals) and ``/audit``
-(browse, verify and export the signer's audit log where this process may read it)."""
+(the user's accounts' entries and the whole log's verification, through the signer's read-only
+``audit_tail`` and ``audit_verify`` of the web role; the export is the API's)."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import PlainTextResponse, Response, StreamingResponse
+from fastapi.responses import Response
 
+from bastion.errors import SignerRefused, SignerUnavailable
+from bastion.web.api._common import signer_of
 from bastion.web.auth.deps import WebUser, require_csrf
 from bastion.web.pages._common import can_change, login_redirect, page_user, render, sessions_of
 
@@ -96,99 +98,58 @@ def rotate(request: Request, name: str) -> Response:
     )  # fmt: skip
 
 
-def _audit_entries(limit: int, kind: str | None, accounts: set[str] | None) -> tuple[list[dict[str, Any]], str | None]:
-    # accounts: only entries about these accounts (None: every entry, for an admin)
-    from bastion.custody.layout import HomeLayout
-
-    path = HomeLayout.from_env().audit_log
-    try:
-        with path.open("rb") as handle:
-            lines = handle.readlines()
-    except FileNotFoundError:
-        return [], "no audit log yet (the signer writes it)"
-    except PermissionError:
-        return [], "the audit log belongs to the signer's user; read it with `bastion audit` as the operator"
-    entries = []
-    for raw in reversed(lines):
-        try:
-            entry = json.loads(raw)
-        except ValueError:
-            continue
-        if kind and entry.get("kind") != kind:
-            continue
-        payload = entry.get("payload")
-        about = payload.get("account") if isinstance(payload, dict) else None
-        if accounts is not None and about not in accounts:
-            continue
-        entries.append(
-            {
-                "seq": entry.get("seq"),
-                "when": _when_ms(entry.get("ts_ms")),
-                "kind": entry.get("kind"),
-                "payload": json.dumps(entry.get("payload"), sort_keys=True)[:400],
-                "hash": str(entry.get("hash", ""))[:16],
-            }
-        )
-        if len(entries) >= limit:
-            break
-    return entries, None
-
-
 def _when_ms(value: object) -> str:
     if not isinstance(value, int):
         return "?"
     return datetime.fromtimestamp(value / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] + " UTC"
 
 
-def _verify() -> str:
-    from bastion.custody.audit import verify
-    from bastion.custody.layout import HomeLayout
+def _audit_entries(request: Request, user: WebUser, kind: str | None) -> tuple[list[dict[str, Any]], str | None]:
+    """The newest entries about the user's accounts, through the signer (``audit_tail``, web role)."""
+    from bastion.services.users import owned_accounts
 
-    layout = HomeLayout.from_env()
+    mine = sorted(a.name for a in owned_accounts(sessions_of(request), user.id))
+    if not mine:
+        return [], "no account yet: nothing of yours in the audit log"
     try:
-        key = bytes.fromhex(layout.public_key.read_text(encoding="ascii").strip())
-        result = verify(layout.audit_log, key)
-    except (OSError, ValueError) as error:
-        return f"cannot verify here: {error}"
-    if result.ok:
-        return f"audit log intact: {result.entries} entries; {result.unsigned_entries} newer entries not yet signed"
-    return f"AUDIT LOG NOT INTACT: {result.failure}"
+        answer = signer_of(request).call("audit_tail", accounts=mine, after_seq=-1, limit=AUDIT_PAGE)
+    except (SignerUnavailable, SignerRefused) as error:
+        return [], f"the signer cannot show the audit log now: {error}"
+    entries = []
+    for entry in reversed(answer.get("entries") or []):
+        if kind and entry.get("kind") != kind:
+            continue
+        entries.append(
+            {
+                "seq": entry.get("seq"),
+                "when": _when_ms(entry.get("ts_ms")),
+                "kind": entry.get("kind"),
+                "payload": json.dumps(entry.get("payload"), sort_keys=True, default=str)[:400],
+                "hash": str(entry.get("hash", ""))[:16],
+            }
+        )
+    return entries, None
+
+
+def _verify(request: Request) -> str:
+    try:
+        result = signer_of(request).call("audit_verify")
+    except (SignerUnavailable, SignerRefused) as error:
+        return f"the signer cannot verify the audit log now: {error}"
+    if result.get("ok"):
+        return (
+            f"audit log intact: {result.get('entries')} entries, signed head {result.get('head_seq')}; "
+            f"{result.get('unsigned_entries')} newer entries chained but not yet signed"
+        )
+    return f"AUDIT LOG NOT INTACT: {result.get('failure')}"
 
 
 @router.get("/audit")
 def audit(request: Request, kind: str = "", verify: int = 0) -> Response:
-    """The newest audit entries (filter by kind), a verify button and the export."""
+    """The newest audit entries of the user's accounts (filter by kind), verify, export (the API's)."""
     user = page_user(request)
     if user is None:
         return login_redirect(request)
-    from bastion.services.users import owned_accounts
-
-    mine = None if user.role == "admin" else {a.name for a in owned_accounts(sessions_of(request), user.id)}
-    entries, note = _audit_entries(AUDIT_PAGE, kind or None, mine)
-    verdict = _verify() if verify else None
+    entries, note = _audit_entries(request, user, kind or None)
+    verdict = _verify(request) if verify else None
     return render(request, "audit.html", user, section="/audit", entries=entries, note=note, kind=kind, verdict=verdict)
-
-
-@router.get("/audit/export")
-def audit_export(request: Request) -> Response:
-    """The audit log as JSON lines (``bastion audit export`` adds the signed head and key)."""
-    from bastion.custody.layout import HomeLayout
-
-    user = page_user(request)
-    if user is None:
-        return login_redirect(request)
-    if user.role != "admin":
-        return PlainTextResponse("only an admin exports the audit log", status_code=403)
-    path = HomeLayout.from_env().audit_log
-
-    def chunks() -> Iterator[bytes]:
-        with path.open("rb") as handle:
-            yield from handle
-
-    if not path.is_file():
-        return PlainTextResponse("no audit log yet", status_code=404)
-    return StreamingResponse(
-        chunks(),
-        media_type="application/jsonl",
-        headers={"Content-Disposition": 'attachment; filename="audit.jsonl"'},
-    )
