@@ -105,6 +105,7 @@ def test_passkey_login_bot_from_the_form_live_deal_and_close_at_market(stack: St
         page.click("text=Log out")
         page.wait_for_url("**/login")
         _shot(page, artifacts, "login")
+        assert not page.is_visible("#second-factor")  # shown only once the password step asks for it
         _login(page, web.url)  # the password step, then the passkey (the virtual authenticator answers)
         page.wait_for_url(web.url + "/")
         assert PHRASE in page.inner_text("#anti-phishing")

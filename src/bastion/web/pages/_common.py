@@ -3,7 +3,6 @@ accounts that user may see, and the database of the app."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -160,6 +159,3 @@ def render(
 def fragment(name: str, **context: Any) -> str:
     """Render a partial template (an SSE update or an htmx swap)."""
     return templates.get_template(name).render(**context)
-
-
-Handler = Callable[..., Any]
