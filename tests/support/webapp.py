@@ -158,7 +158,7 @@ UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 #: and the login page (static files are mounted, not routes).
 NO_SESSION = frozenset(
     {("GET", "/api/v1/health"), ("POST", "/api/v1/signals/{bot_uuid}"), ("POST", "/api/v1/auth/login"),
-     ("GET", "/login")}
+     ("GET", "/login"), ("GET", "/static/{path:path}")}
 )  # fmt: skip
 
 

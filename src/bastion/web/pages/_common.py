@@ -24,6 +24,7 @@ __all__ = [
     "owned_ids",
     "page_user",
     "render",
+    "require_writer",
     "sessions_of",
     "templates",
 ]
@@ -117,6 +118,13 @@ def login_redirect(request: Request) -> RedirectResponse:
     if request.url.query:
         target += "?" + request.url.query
     return RedirectResponse("/login?next=" + quote(target, safe="/"), status_code=303)
+
+
+def require_writer(request: Request) -> None:
+    """Refuse (403) a state change from a viewer; without a session the page redirects to /login itself."""
+    user = page_user(request)
+    if user is not None and not can_change(user):
+        raise HTTPException(status_code=403, detail=f"role {user.role} may not change anything; it may only look")
 
 
 def can_change(user: WebUser) -> bool:

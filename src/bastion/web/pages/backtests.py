@@ -12,7 +12,7 @@ from fastapi.responses import Response
 
 from bastion.errors import BastionError, ValidationError
 from bastion.web.auth.deps import require_csrf
-from bastion.web.pages._common import login_redirect, page_user, render
+from bastion.web.pages._common import login_redirect, page_user, render, require_writer
 
 __all__ = ["DATASETS", "router", "run_backtest"]
 
@@ -84,7 +84,7 @@ def backtests(request: Request, bot: str = "") -> Response:
     )  # fmt: skip
 
 
-@router.post("/backtests", dependencies=[Depends(require_csrf)])
+@router.post("/backtests", dependencies=[Depends(require_csrf), Depends(require_writer)])
 async def run(request: Request) -> Response:
     """Run the backtest now (in this request) and show the report."""
     from starlette.concurrency import run_in_threadpool

@@ -26,6 +26,7 @@ from bastion.web.pages._common import (
     owned_ids,
     page_user,
     render,
+    require_writer,
     sessions_of,
 )
 from bastion.web.pages.bot_form import KINDS, form_fields, form_to_toml, toml_to_values
@@ -123,7 +124,7 @@ def preview_rows(text: str, request: Request, user: WebUser) -> dict[str, Any]:
     return {"config": config, "deals": deals, "max_deals": plan.max_deals, "prices": snapshot.prices}
 
 
-@router.post("/bots/preview", dependencies=[Depends(require_csrf)])
+@router.post("/bots/preview", dependencies=[Depends(require_csrf), Depends(require_writer)])
 async def preview(request: Request) -> Response:
     """The orders the form's config places (htmx swaps this fragment in), or what is wrong with it."""
     from starlette.concurrency import run_in_threadpool
@@ -160,7 +161,7 @@ def _create(request: Request, user: WebUser, text: str) -> Response:
     return _created_page(request, user, created)
 
 
-@router.post("/bots/new", dependencies=[Depends(require_csrf)])
+@router.post("/bots/new", dependencies=[Depends(require_csrf), Depends(require_writer)])
 async def create_from_form(request: Request) -> Response:
     """Create a bot from the form (stopped); the form comes back with the loader's message when refused."""
     from starlette.concurrency import run_in_threadpool
@@ -179,7 +180,7 @@ async def create_from_form(request: Request) -> Response:
     return await run_in_threadpool(run)
 
 
-@router.post("/bots/import", dependencies=[Depends(require_csrf)])
+@router.post("/bots/import", dependencies=[Depends(require_csrf), Depends(require_writer)])
 async def import_toml(request: Request) -> Response:
     """Create a bot from pasted TOML (what ``bot export`` writes)."""
     from starlette.concurrency import run_in_threadpool
@@ -281,7 +282,7 @@ def _act(request: Request, name: str, action: Any) -> Response:
     return RedirectResponse(f"/bots/{quote(name)}?done={quote(message)}", status_code=303)
 
 
-@router.post("/bots/{name}/start", dependencies=[Depends(require_csrf)])
+@router.post("/bots/{name}/start", dependencies=[Depends(require_csrf), Depends(require_writer)])
 def start(request: Request, name: str) -> Response:
     """Check the bot against its account's policy and balance again, and enable it."""
 
@@ -292,7 +293,7 @@ def start(request: Request, name: str) -> Response:
     return _act(request, name, run)
 
 
-@router.post("/bots/{name}/stop", dependencies=[Depends(require_csrf)])
+@router.post("/bots/{name}/stop", dependencies=[Depends(require_csrf), Depends(require_writer)])
 async def stop(request: Request, name: str) -> Response:
     """Stop the bot: it opens no new deal; open deals are kept, cancelled or closed."""
     from starlette.concurrency import run_in_threadpool
@@ -307,7 +308,7 @@ async def stop(request: Request, name: str) -> Response:
     return await run_in_threadpool(_act, request, name, run)
 
 
-@router.post("/bots/{name}/edit", dependencies=[Depends(require_csrf)])
+@router.post("/bots/{name}/edit", dependencies=[Depends(require_csrf), Depends(require_writer)])
 async def edit(request: Request, name: str) -> Response:
     """Queue a new config for the bot (fields that shape open deals are refused while deals are open)."""
     from starlette.concurrency import run_in_threadpool

@@ -12,7 +12,15 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from bastion.errors import BastionError, ValidationError
 from bastion.services import control, dashboard
 from bastion.web.auth.deps import require_csrf
-from bastion.web.pages._common import can_change, login_redirect, owned_ids, page_user, render, sessions_of
+from bastion.web.pages._common import (
+    can_change,
+    login_redirect,
+    owned_ids,
+    page_user,
+    render,
+    require_writer,
+    sessions_of,
+)
 
 __all__ = ["router"]
 
@@ -125,20 +133,20 @@ def _control(request: Request, deal_id: int, queue: Any, what: str) -> Response:
     return _deal_page(request, deal_id, error=f"{what}: {done.result or done.status.value}")
 
 
-@router.post("/deals/{deal_id}/close", dependencies=[Depends(require_csrf)])
+@router.post("/deals/{deal_id}/close", dependencies=[Depends(require_csrf), Depends(require_writer)])
 def close(request: Request, deal_id: int, limit_price: Annotated[str, Form()] = "") -> Response:
     """Cancel the deal's orders and sell what it holds at market (or at a limit)."""
     limit = limit_price.strip() or None
     return _control(request, deal_id, lambda s: control.close_deal(s, deal_id, limit_price=limit), "close the deal")
 
 
-@router.post("/deals/{deal_id}/cancel", dependencies=[Depends(require_csrf)])
+@router.post("/deals/{deal_id}/cancel", dependencies=[Depends(require_csrf), Depends(require_writer)])
 def cancel(request: Request, deal_id: int) -> Response:
     """Cancel the deal's orders and keep what it holds."""
     return _control(request, deal_id, lambda s: control.cancel_deal(s, deal_id), "cancel the deal")
 
 
-@router.post("/deals/{deal_id}/add-funds", dependencies=[Depends(require_csrf)])
+@router.post("/deals/{deal_id}/add-funds", dependencies=[Depends(require_csrf), Depends(require_writer)])
 def add_funds(
     request: Request, deal_id: int, amount: Annotated[str, Form()] = "", price: Annotated[str, Form()] = ""
 ) -> Response:

@@ -14,7 +14,7 @@ from fastapi.responses import Response
 from bastion.errors import SignerRefused, SignerUnavailable
 from bastion.web.api._common import signer_of
 from bastion.web.auth.deps import WebUser, require_csrf
-from bastion.web.pages._common import can_change, login_redirect, page_user, render, sessions_of
+from bastion.web.pages._common import can_change, login_redirect, page_user, render, require_writer, sessions_of
 
 __all__ = ["router"]
 
@@ -70,7 +70,7 @@ def webhooks(request: Request) -> Response:
     return render(request, "webhooks.html", user, section="/webhooks", bots=_signal_bots(request, user))
 
 
-@router.post("/webhooks/{name}/rotate", dependencies=[Depends(require_csrf)])
+@router.post("/webhooks/{name}/rotate", dependencies=[Depends(require_csrf), Depends(require_writer)])
 def rotate(request: Request, name: str) -> Response:
     """Give the bot a new webhook URL and secret (shown once); the old ones stop working at once."""
     from bastion.services.users import owned_accounts
