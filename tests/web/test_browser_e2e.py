@@ -152,7 +152,7 @@ def test_passkey_login_bot_from_the_form_live_deal_and_close_at_market(stack: St
         assert "safety order 2" in preview
         _shot(page, artifacts, "bot-form")
         page.click("#bot-save")
-        _wait(page, "#bot-state", artifacts)
+        _wait(page, "#bot-state", artifacts, timeout=60_000)
 
         steps.append(("bot start+live deal", time.monotonic()))
         # The overview is open in another tab before the bot starts: its deal arrives there by SSE.
@@ -161,7 +161,7 @@ def test_passkey_login_bot_from_the_form_live_deal_and_close_at_market(stack: St
         assert overview.query_selector("#live-deals tr[data-deal]") is None
         started = time.monotonic()
         page.click("#bot-start")
-        page.wait_for_selector("#bot-state.running")
+        _wait(page, "#bot-state.running", artifacts, timeout=60_000)  # pre-flight asks the exchange and signer
         _shot(page, artifacts, "bot")
         overview.wait_for_selector("#live-deals tr[data-deal]", timeout=30_000)
         seen_after_s = time.monotonic() - started
