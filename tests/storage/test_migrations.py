@@ -28,6 +28,9 @@ TABLES = {
     "markets",
     "orders",
     "paper_accounts",
+    "users",
+    "web_sessions",
+    "passkey_credentials",
 }
 
 

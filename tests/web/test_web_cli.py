@@ -23,9 +23,11 @@ def test_a_host_that_is_not_loopback_is_refused_with_the_reason(tmp_path: Path) 
     done = _run(tmp_path, "--host", "0.0.0.0")  # noqa: S104 (refused before anything binds)
     assert done.returncode == 2
     assert "--host '0.0.0.0' is not a loopback address" in done.stderr
-    assert "plain HTTP" in done.stderr
-    assert "unless --allow-non-loopback is given" in done.stderr
+    assert "unless TLS is configured (--tls-cert and --tls-key) and --public is given" in done.stderr
     assert done.stdout == ""
+    plain = _run(tmp_path, "--host", "0.0.0.0", "--public")  # noqa: S104
+    assert plain.returncode == 2
+    assert "--public needs TLS" in plain.stderr
 
 
 def test_a_port_in_use_is_a_clear_error(tmp_path: Path) -> None:

@@ -40,6 +40,9 @@ def _register() -> None:
     from bastion.cli import web
 
     app.command(name="web")(web.web)
+    from bastion.cli import user
+
+    app.add_typer(user.app, name="user")
     from bastion.cli import keys, policy, signer, trade
 
     app.command(name="signer")(signer.signer)

@@ -1,14 +1,13 @@
-"""``bastion web``: the REST API (signal webhooks, health) with uvicorn, on loopback by default."""
+"""``bastion web``: the dashboard and REST API with uvicorn, on loopback unless TLS and ``--public``."""
 
 from __future__ import annotations
 
 import sys
 import time
+from pathlib import Path
 from typing import Annotated
 
 import typer
-
-from bastion.errors import ConfigError
 
 
 def _ready(url: str) -> None:
@@ -21,31 +20,31 @@ def _now_ms() -> int:
 
 
 def web(
-    host: Annotated[str, typer.Option(help="Address to listen on (loopback unless --allow-non-loopback).")] = (
-        "127.0.0.1"
-    ),
-    port: Annotated[int, typer.Option(help="Port; 0 picks a free one.")] = 8000,
-    allow_non_loopback: Annotated[
-        bool,
-        typer.Option("--allow-non-loopback", help="Permit a --host that is not loopback (put TLS in front of it)."),
+    host: Annotated[str, typer.Option(help="Address to listen on (loopback unless TLS and --public).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port; 0 picks a free one.")] = 8080,
+    public: Annotated[
+        bool, typer.Option("--public", help="Listen on a --host that is not loopback (needs TLS and --origin).")
     ] = False,
+    tls_cert: Annotated[Path | None, typer.Option("--tls-cert", help="TLS certificate (PEM): serve HTTPS.")] = None,
+    tls_key: Annotated[Path | None, typer.Option("--tls-key", help="TLS private key (PEM) of --tls-cert.")] = None,
+    origin: Annotated[
+        str | None, typer.Option(help="With --public: the https:// address users open (passkeys are bound to it).")
+    ] = None,
 ) -> None:
-    """Serve the REST API until interrupted; prints ``listening on URL`` once it accepts connections."""
-    from bastion.services._db import open_database
-    from bastion.web import bind, create_app, is_loopback_host, serve
+    """Serve the dashboard and REST API until interrupted; prints ``listening on URL`` once it accepts connections.
 
-    if not is_loopback_host(host):
-        if not allow_non_loopback:
-            raise ConfigError(
-                f"--host {host!r} is not a loopback address; the API speaks plain HTTP (webhook secrets travel in "
-                "the request body), so it listens on 127.0.0.1, ::1 or localhost unless --allow-non-loopback is "
-                "given; expose it through a TLS reverse proxy instead"
-            )
-        typer.echo(
-            f"warning: listening on {host}, which is not loopback: requests are plain HTTP, so webhook secrets "
-            "cross the network in clear unless a TLS reverse proxy terminates them",
-            err=True,
-        )
+    On loopback, open it at http://localhost:PORT (passkeys need a host name, not an IP address).
+    """
+    from urllib.parse import urlsplit
+
+    from bastion.services._db import open_database
+    from bastion.storage import bastion_home
+    from bastion.web import bind, create_app, serve
+    from bastion.web.auth import AuthSettings
+    from bastion.web.server import load_auth_key, plan_listen
+
+    listen = plan_listen(host, public=public, tls_cert=tls_cert, tls_key=tls_key, origin=origin)
+    key = load_auth_key(bastion_home() / "web-auth.key")
     sock = bind(host, port)
     try:
         engine, sessions = open_database()
@@ -53,8 +52,21 @@ def web(
         sock.close()
         raise
     try:
-        app = create_app(sessions=sessions, clock_ms=_now_ms)
-        serve(app, sock, on_ready=_ready)
+        bound = sock.getsockname()[1]
+        if listen.origin is not None:
+            auth = AuthSettings(
+                origins=(listen.origin,), rp_id=urlsplit(listen.origin).hostname or "", tls=True, totp_key=key
+            )
+        else:
+            scheme = "https" if listen.tls else "http"
+            auth = AuthSettings(
+                origins=tuple(f"{scheme}://{name}:{bound}" for name in ("localhost", "127.0.0.1", "[::1]")),
+                rp_id="localhost",
+                tls=listen.tls,
+                totp_key=key,
+            )
+        app = create_app(sessions=sessions, clock_ms=_now_ms, auth=auth)
+        serve(app, sock, on_ready=_ready, listen=listen)
     finally:
         sock.close()
         engine.dispose()

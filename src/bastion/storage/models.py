@@ -48,8 +48,11 @@ __all__ = [
     "MarketRow",
     "OrderRow",
     "PaperAccountRow",
+    "PasskeyRow",
     "SignalRow",
     "SignalSecretRow",
+    "UserRow",
+    "WebSessionRow",
 ]
 
 #: Deterministic constraint names, so that later migrations (SQLite batch mode) can find them.
@@ -92,6 +95,7 @@ class AccountRow(Base):
     state: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime]
     url: Mapped[str | None] = mapped_column(String(512))
+    owner_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
 
 
 class PaperAccountRow(Base):
@@ -360,3 +364,66 @@ class EventRow(Base):
     aggregate_type: Mapped[str] = mapped_column(String(32))
     aggregate_id: Mapped[str] = mapped_column(String(64))
     payload: Mapped[dict[str, Any]]
+
+
+class UserRow(Base):
+    """A person who logs in to the web dashboard: Argon2id password hash, role, anti-phishing phrase.
+
+    ``totp_sealed`` is the TOTP secret sealed (AES-GCM) with the web process's own key, bound to
+    the user's id; ``totp_last_step`` is the last time step accepted, so a code is never accepted twice.
+    """
+
+    __tablename__ = "users"
+    __table_args__ = (_one_of("role", ("admin", "trader", "viewer"), "role"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    password_hash: Mapped[str] = mapped_column(Text)
+    phrase: Mapped[str] = mapped_column(String(128))
+    totp_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
+    totp_confirmed: Mapped[bool] = mapped_column(Boolean)
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
+    failed_logins: Mapped[int] = mapped_column(Integer)
+    locked_until: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+
+
+class WebSessionRow(Base):
+    """A login session of the web dashboard; only the SHA-256 of its random id is stored.
+
+    ``stage`` is ``password`` after the password step while a second factor is still due, then
+    ``full``; ``factor_at`` is when a second factor was last given (step-up freshness).
+    ``challenge`` is the pending WebAuthn challenge (base64url) and what it is for.
+    """
+
+    __tablename__ = "web_sessions"
+    __table_args__ = (_one_of("stage", ("password", "full"), "stage"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    stage: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    factor_at: Mapped[datetime | None]
+    challenge: Mapped[str | None] = mapped_column(String(128))
+    challenge_kind: Mapped[str | None] = mapped_column(String(16))
+    challenge_at: Mapped[datetime | None]
+
+
+class PasskeyRow(Base):
+    """A WebAuthn credential (passkey) of a user: its id, COSE public key and signature counter."""
+
+    __tablename__ = "passkey_credentials"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    credential_id: Mapped[str] = mapped_column(String(1400), unique=True)
+    public_key: Mapped[bytes] = mapped_column(LargeBinary)
+    sign_count: Mapped[int] = mapped_column(BigInteger)
+    transports: Mapped[str | None] = mapped_column(String(256))
+    label: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    last_used_at: Mapped[datetime | None]

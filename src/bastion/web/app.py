@@ -25,8 +25,18 @@ from starlette.concurrency import run_in_threadpool
 
 from bastion import __version__
 from bastion.errors import StorageError, scrub
-from bastion.web.intake import IntakeResult, authenticate, receive_signal
-from bastion.web.schemas import MAX_DIGITS, AcceptedSignal, Health, Problem, SignalPayload
+from bastion.services.accounts import SignerCalls, signer_client
+from bastion.web.auth import AuthContext, AuthSettings, SecurityHeaders
+from bastion.web.intake import IntakeResult, authenticate, receive_dca_message, receive_signal
+from bastion.web.schemas import (
+    MAX_DIGITS,
+    AcceptedSignal,
+    DcaBotMessage,
+    Health,
+    Problem,
+    SignalPayload,
+    unknown_fields,
+)
 
 __all__ = ["MAX_BODY_BYTES", "create_app"]
 
@@ -56,7 +66,7 @@ def _where(loc: tuple[Any, ...]) -> str:
     return ".".join(str(part) for part in loc if part != "body") or "body"
 
 
-def _describe(errors: list[Any]) -> str:
+def _describe(errors: list[Any], *, dca: bool = False) -> str:
     """One line per problem, naming the field and what was expected; never the value of ``secret``."""
     parts = []
     for error in errors[:5]:
@@ -68,7 +78,7 @@ def _describe(errors: list[Any]) -> str:
         else:
             message = str(error.get("msg", "is not valid")).removeprefix("Value error, ")
             parts.append(f"field {where!r}: {message}")
-    return "invalid signal: " + "; ".join(parts)
+    return ("invalid 3Commas DCA-bot message: " if dca else "invalid signal: ") + "; ".join(parts)
 
 
 def _int_or_decimal(text: str) -> int | Decimal:
@@ -94,7 +104,31 @@ async def _read_json(request: Request) -> tuple[Any, JSONResponse | None]:
         return None, _problem(422, f"request body is not valid JSON ({reason}); expected a JSON object")
 
 
-def create_app(*, sessions: sessionmaker[Session], clock_ms: Callable[[], int]) -> FastAPI:
+def _include_routers(app: FastAPI) -> None:
+    from bastion.web.api import routers
+    from bastion.web.auth.routes import router as auth_router
+    from bastion.web.pages import router as pages_router
+
+    app.include_router(auth_router)
+    for router in routers:
+        app.include_router(router)
+    try:
+        from bastion.web.sealed import router as sealed_router  # type: ignore[import-not-found,unused-ignore]
+    except ModuleNotFoundError as error:
+        if error.name != "bastion.web.sealed":
+            raise
+    else:
+        app.include_router(sealed_router)
+    app.include_router(pages_router)
+
+
+def create_app(
+    *,
+    sessions: sessionmaker[Session],
+    clock_ms: Callable[[], int],
+    auth: AuthSettings | None = None,
+    signer: Callable[[], SignerCalls] | None = None,
+) -> FastAPI:
     """Build the API over a database and a clock.
 
     Parameters
@@ -102,7 +136,13 @@ def create_app(*, sessions: sessionmaker[Session], clock_ms: Callable[[], int]) 
     sessions
         Session factory of a Bastion database at the current schema.
     clock_ms
-        Returns the current time in epoch milliseconds (signals' ``received_at`` and lag checks).
+        Returns the current time in epoch milliseconds (signals' ``received_at`` and lag checks,
+        session lifetimes, TOTP codes).
+    auth
+        The login settings (origins, WebAuthn relying party, TLS, TOTP sealing key); loopback
+        defaults when None.
+    signer
+        Makes a client of the signer (the web's role); the home's signer socket when None.
     """
     # SQLite has one writer at a time and refuses (rather than waits for) a transaction whose
     # snapshot another writer made stale: signals are stored one at a time in this process.
@@ -116,6 +156,10 @@ def create_app(*, sessions: sessionmaker[Session], clock_ms: Callable[[], int]) 
         docs_url=None,
         redoc_url=None,
     )
+    settings = AuthSettings() if auth is None else auth
+    app.state.auth = AuthContext(sessions=sessions, settings=settings, clock_ms=clock_ms)
+    app.state.signer = signer_client if signer is None else signer
+    app.add_middleware(SecurityHeaders, tls=settings.tls)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, error: RequestValidationError) -> JSONResponse:
@@ -161,24 +205,35 @@ def create_app(*, sessions: sessionmaker[Session], clock_ms: Callable[[], int]) 
             return refused
         if not isinstance(data, dict):
             return _problem(422, f"request body is a JSON {_json_type(data)}; expected a JSON object")
-        secret = data.get("secret")
+        dca_message = "message_type" in data  # 3Commas' DCA-bot message: its secret is email_token
+        secret = data.get("email_token" if dca_message else "secret")
         if isinstance(secret, str):  # the bot and its secret first: nothing else is parsed for a stranger
-            denied = await run_in_threadpool(authenticate, sessions, path_uuid=bot_uuid, secret=secret)
+            field = "email_token" if dca_message else "secret"
+            denied = await run_in_threadpool(authenticate, sessions, path_uuid=bot_uuid, secret=secret, field=field)
             if denied is not None:
                 return _problem(denied.status, denied.detail or "refused")
+        ignored = unknown_fields(data)
         try:
-            payload = SignalPayload.model_validate(data)
+            parsed: SignalPayload | DcaBotMessage = (
+                DcaBotMessage.model_validate(data) if dca_message else SignalPayload.model_validate(data)
+            )
         except ValidationError as error:
-            return _problem(422, _describe(error.errors(include_url=False, include_input=False)))
+            return _problem(422, _describe(error.errors(include_url=False, include_input=False), dca=dca_message))
         now_ms = clock_ms()
 
         def receive() -> IntakeResult:
             with writing:
-                return receive_signal(sessions, path_uuid=bot_uuid, payload=payload, now_ms=now_ms)
+                if isinstance(parsed, DcaBotMessage):
+                    return receive_dca_message(sessions, path_uuid=bot_uuid, message=parsed, now_ms=now_ms)
+                return receive_signal(sessions, path_uuid=bot_uuid, payload=parsed, now_ms=now_ms)
 
         result = await run_in_threadpool(receive)
+        if ignored and result.status not in (401, 404):  # names only, and only for the bot's own sender
+            _log.warning("webhook %s: ignored unknown field(s) %s", bot_uuid[:64], ", ".join(ignored))
         if result.signal_id is None:
             return _problem(result.status, result.detail or "refused")
-        return JSONResponse(status_code=202, content=AcceptedSignal(signal_id=result.signal_id).model_dump())
+        accepted = AcceptedSignal(signal_id=result.signal_id, ignored_fields=ignored)
+        return JSONResponse(status_code=202, content=accepted.model_dump())
 
+    _include_routers(app)
     return app

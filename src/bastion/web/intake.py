@@ -14,6 +14,14 @@ The checks, in order, and the HTTP status each refusal maps to:
    :data:`MAX_CLOCK_SKEW_MS` in the future (422); the pair is one of the bot's (422); the
    direction is one it trades and the size within ``max_order_size`` (422).
 
+5b. 3Commas ``order`` fields: ``order_type`` ``limit`` is refused (entries and exits are at
+   market), ``currency_type`` ``position_percent`` only on an exit and only for 100 (the whole
+   position) (422). A DCA bot with a signal start takes entries without a size and exits (its
+   deal closes at market).
+
+A 3Commas DCA-bot message (``message_type``, :func:`receive_dca_message`) goes through the same
+steps with ``email_token`` as its secret, the bot's direction as its action and no timestamp.
+
 Nothing is stored before step 4. A signal refused at step 5 is stored with status ``refused``
 and the reason (so the user can see why, and a replay of it is refused too); an accepted one
 is stored ``pending`` for the engine.
@@ -34,9 +42,23 @@ from sqlalchemy.orm import Session, sessionmaker
 from bastion.bots.signal import SignalConfig
 from bastion.errors import ConfigError
 from bastion.storage.repositories import BotRepository, ReplayedSignal, SignalRepository, SignalStatus
-from bastion.web.schemas import SignalPayload, timestamp_ms
+from bastion.web.schemas import (
+    DcaBotMessage,
+    SignalPayload,
+    canonical_decimal,
+    three_commas_pair,
+    timestamp_ms,
+)
 
-__all__ = ["ATTEMPTS", "MAX_CLOCK_SKEW_MS", "IntakeResult", "authenticate", "payload_digest", "receive_signal"]
+__all__ = [
+    "ATTEMPTS",
+    "MAX_CLOCK_SKEW_MS",
+    "IntakeResult",
+    "authenticate",
+    "payload_digest",
+    "receive_dca_message",
+    "receive_signal",
+]
 
 #: How far ahead of this server's clock a signal's timestamp may be.
 MAX_CLOCK_SKEW_MS = 5_000
@@ -68,7 +90,9 @@ def _moment(ms: int) -> datetime:
     return _EPOCH + timedelta(milliseconds=ms)
 
 
-def authenticate(sessions: sessionmaker[Session], *, path_uuid: str, secret: str) -> IntakeResult | None:
+def authenticate(
+    sessions: sessionmaker[Session], *, path_uuid: str, secret: str, field: str = "secret"
+) -> IntakeResult | None:
     """Return the refusal when no bot has this webhook uuid (404) or the secret is not its (401), else None.
 
     Reads one row and hashes the secret: what an anonymous request may cost before anything else
@@ -80,7 +104,7 @@ def authenticate(sessions: sessionmaker[Session], *, path_uuid: str, secret: str
         if bot_id is None:
             return IntakeResult(404, _NO_BOT)
         if not signals.check_secret(bot_id, secret):
-            return IntakeResult(401, _WRONG_SECRET)
+            return IntakeResult(401, _WRONG_SECRET.replace("the secret", f"the {field}"))
     return None
 
 
@@ -162,17 +186,15 @@ def _receive(sessions: sessionmaker[Session], *, path_uuid: str, payload: Signal
         currency = None if payload.order is None else payload.order.currency_type
         if problem is None:
             problem = _timing(config, payload, sent_ms, now_ms)
-        if problem is None and bot.type == "dca":
-            if payload.action.startswith("exit_"):
-                problem = (
-                    f"bot {bot.name!r} is a DCA bot: it takes entry signals only (enter_long or enter_short); "
-                    "its deals close at take profit or stop loss"
-                )
-            elif amount is not None:
-                problem = (
-                    f"bot {bot.name!r} is a DCA bot: it sizes its orders from its base_order_size and "
-                    "safety_order_size; expected a signal without order.amount"
-                )
+        if problem is None:
+            problem = _order_problem(payload)
+        if currency == "position_percent":  # checked above: an exit of the whole position
+            amount, currency = None, None
+        if problem is None and bot.type == "dca" and not payload.action.startswith("exit_") and amount is not None:
+            problem = (
+                f"bot {bot.name!r} is a DCA bot: it sizes its orders from its base_order_size and "
+                "safety_order_size; expected a signal without order.amount"
+            )
         if problem is None and amount is not None and currency is None:
             problem = "order.currency_type is required with order.amount; expected 'base' or 'quote'"
         if problem is None:
@@ -194,6 +216,136 @@ def _receive(sessions: sessionmaker[Session], *, path_uuid: str, payload: Signal
         except ReplayedSignal:  # the same payload, posted concurrently, was stored first
             return IntakeResult(409, _REPLAY)
         return IntakeResult(202, None, record.id)
+
+
+def _order_problem(payload: SignalPayload) -> str | None:
+    """What Bastion refuses in a 3Commas ``order``: a limit order, a partial or misplaced position_percent."""
+    order = payload.order
+    if order is None:
+        return None
+    if order.order_type == "limit":
+        return (
+            "order.order_type 'limit' is not supported: Bastion's bots enter and exit a signal at market; "
+            "expected 'market' or no order_type"
+        )
+    if order.currency_type != "position_percent":
+        return None
+    if not payload.action.startswith("exit_"):
+        return (
+            f"order.currency_type 'position_percent' is for exit signals, but the action is {payload.action!r}; "
+            "expected 'base' or 'quote' for an entry"
+        )
+    if order.amount is not None and order.amount != 100:
+        return (
+            f"order.amount {canonical_decimal(order.amount)} position_percent asks for a partial exit, which Bastion "
+            "does not do: an exit closes the whole deal; expected 100 (or no order)"
+        )
+    return None
+
+
+def receive_dca_message(
+    sessions: sessionmaker[Session], *, path_uuid: str, message: DcaBotMessage, now_ms: int
+) -> IntakeResult:
+    """Check a 3Commas DCA-bot message (start or close a deal) and store it as an entry or exit signal.
+
+    The message has no timestamp: it counts as sent when it arrives, so no lag can be checked and
+    its replay digest covers the arrival time too (a copy posted later is a new message, as at
+    3Commas; the secret in it is what authenticates it). Same retries as :func:`receive_signal`.
+    """
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            return _receive_dca(sessions, path_uuid=path_uuid, message=message, now_ms=now_ms)
+        except exc.OperationalError:
+            if attempt == ATTEMPTS:
+                raise
+            time.sleep(0.02 * attempt)
+    raise AssertionError("unreachable")
+
+
+def _receive_dca(
+    sessions: sessionmaker[Session], *, path_uuid: str, message: DcaBotMessage, now_ms: int
+) -> IntakeResult:
+    from bastion.bots.dca import DcaConfig
+    from bastion.bots.registry import load_config, takes_signals
+
+    received = _moment(now_ms)
+    with sessions.begin() as session:
+        signals = SignalRepository(session, clock=lambda: received)
+        bot_id = signals.bot_for_uuid(path_uuid)
+        if bot_id is None:
+            return IntakeResult(404, _NO_BOT)
+        if not signals.check_secret(bot_id, message.email_token.get_secret_value()):
+            return IntakeResult(401, _WRONG_SECRET.replace("the secret", "the email_token"))
+        bot = BotRepository(session).get_by_id(bot_id)
+        if bot is None:
+            return IntakeResult(404, _NO_BOT)
+        if bot.type != "dca":
+            return IntakeResult(
+                409,
+                f"bot {bot.name!r} is a {bot.type} bot; a 3Commas DCA-bot message (message_type 'bot') is for a "
+                "DCA bot with a signal start; send a signal bot the signal-bot message (action, bot_uuid, secret)",
+            )
+        if not bot.enabled:
+            return IntakeResult(409, f"bot {bot.name!r} is disabled; enable it to accept signals")
+        try:
+            dca = load_config(bot.config_toml)
+        except ConfigError as exc:
+            return IntakeResult(409, f"bot {bot.name!r} has a configuration that cannot be read: {exc}")
+        if not isinstance(dca, DcaConfig) or not takes_signals(dca):
+            return IntakeResult(
+                409,
+                f"bot {bot.name!r} is a dca bot whose start_condition is not 'signal'; expected a DCA bot with "
+                'start_condition = {type = "signal"}',
+            )
+        verb = "exit" if message.action == "close_at_market_price" else "enter"
+        action = f"{verb}_{dca.direction}"
+        canonical = {
+            "message_type": message.message_type,
+            "bot_id": str(message.bot_id),
+            "pair": message.pair,
+            "action": message.action,
+            "delay_seconds": message.delay_seconds,
+            "received_ms": now_ms,
+        }
+        digest = hashlib.sha256(json.dumps(canonical, sort_keys=True).encode("utf-8")).hexdigest()
+        if signals.seen(bot_id, digest):
+            return IntakeResult(409, _REPLAY)
+        problem = None
+        if message.pair is not None:
+            pair = three_commas_pair(message.pair)
+        elif len(dca.pairs) == 1:
+            pair = dca.pairs[0]
+        else:
+            pair, problem = (
+                "",
+                (
+                    f"the message names no pair and bot {bot.name!r} trades several; expected pair, such as "
+                    f"{_quote_base(dca.pairs[0])!r} (3Commas' QUOTE_BASE) or {dca.pairs[0]!r}"
+                ),
+            )
+        if problem is None and pair not in dca.pairs:
+            expected = ", ".join(f"{_quote_base(p)} ({p})" for p in dca.pairs)
+            problem = f"pair {message.pair!r} is not traded by bot {bot.name!r}; expected one of {expected}"
+        if problem is None and message.delay_seconds:
+            problem = (
+                f"delay_seconds {message.delay_seconds} is not supported: Bastion acts on the message when it "
+                "arrives; expected 0 (delay the TradingView alert instead)"
+            )
+        try:
+            if problem is not None:
+                if pair:
+                    signals.add(bot_id, digest, action=action, pair=pair, sent_ms=now_ms, status=SignalStatus.REFUSED,
+                                reason=problem)  # fmt: skip
+                return IntakeResult(422, problem)
+            record = signals.add(bot_id, digest, action=action, pair=pair, sent_ms=now_ms)
+        except ReplayedSignal:
+            return IntakeResult(409, _REPLAY)
+        return IntakeResult(202, None, record.id)
+
+
+def _quote_base(pair: str) -> str:
+    base, _, quote = pair.partition("/")
+    return f"{quote}_{base}"
 
 
 def _rules(bot_type: str, config_toml: str) -> SignalConfig | None:

@@ -12,6 +12,20 @@ names follow the common signal-bot template::
 
 Amounts and prices may be JSON strings or numbers; the body is parsed with numbers kept as
 their decimal text, so ``0.1`` is exactly ``Decimal("0.1")``.
+
+3Commas compatibility (the payloads users already have in TradingView):
+
+- the signal-bot message above, with ``order.order_type`` (``market``; a ``limit`` entry is
+  refused, Bastion's signal bots enter at market) and ``order.currency_type``
+  ``position_percent`` on an exit (``amount`` 100: the whole position; Bastion closes whole
+  deals, so a partial exit is refused);
+- the DCA-bot deal-start message :class:`DcaBotMessage`
+  ``{"message_type": "bot", "bot_id": 123, "email_token": "...", "delay_seconds": 0,
+  "pair": "USDT_BTC"}`` (3Commas pairs are ``QUOTE_BASE``), and the same with
+  ``"action": "close_at_market_price"`` to close the deal;
+- fields 3Commas defines that Bastion does not use (``strategy_info``, ``take_profit``,
+  ``stop_loss`` ...) and any other unknown field are ignored, as 3Commas does, and their names
+  (never their values) are logged and answered in ``ignored_fields``.
 """
 
 from __future__ import annotations
@@ -21,17 +35,20 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, field_validator
 
 __all__ = [
     "AcceptedSignal",
+    "DcaBotMessage",
     "Health",
     "Problem",
     "SignalOrder",
     "SignalPayload",
     "bounded_decimal",
     "canonical_decimal",
+    "three_commas_pair",
     "timestamp_ms",
+    "unknown_fields",
 ]
 
 #: Epoch values above this are milliseconds (10^11 seconds is the year 5138; 10^11 ms is 1973).
@@ -192,12 +209,17 @@ def _upper(text: str | None) -> str | None:
 
 
 class SignalOrder(BaseModel):
-    """The entry size a signal asks for; without ``amount`` the bot uses its own ``order_size``."""
+    """The entry size a signal asks for; without ``amount`` the bot uses its own ``order_size``.
 
-    model_config = ConfigDict(extra="forbid")
+    ``currency_type`` ``position_percent`` is for an exit (3Commas): ``amount`` is the percent
+    of the position to close. ``order_type`` is 3Commas' entry order type.
+    """
+
+    model_config = ConfigDict(extra="ignore")
 
     amount: PositiveDecimal | None = None
-    currency_type: Literal["base", "quote"] | None = None
+    currency_type: Literal["base", "quote", "position_percent"] | None = None
+    order_type: Literal["market", "limit"] | None = None
 
 
 class SignalPayload(BaseModel):
@@ -205,10 +227,10 @@ class SignalPayload(BaseModel):
 
     ``pair`` (``"BTC/USDT"``) or ``tv_instrument`` (``"BTCUSDT"``, ``"BINANCE:BTCUSDT"``) names
     the market; neither is needed for a bot that trades one pair. ``max_lag`` (seconds) may only
-    lower the bot's ``max_lag_s``.
+    lower the bot's ``max_lag_s``. Unknown fields are ignored (see :func:`unknown_fields`).
     """
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="ignore")
 
     secret: SecretStr = Field(min_length=1, max_length=256)
     bot_uuid: str = Field(min_length=1, max_length=64)
@@ -226,6 +248,8 @@ class SignalPayload(BaseModel):
         order = None
         if self.order is not None:
             order = {"amount": canonical_decimal(self.order.amount), "currency_type": self.order.currency_type}
+            if self.order.order_type is not None:
+                order["order_type"] = self.order.order_type
         return {
             "action": self.action,
             "bot_uuid": self.bot_uuid,
@@ -239,11 +263,72 @@ class SignalPayload(BaseModel):
         }
 
 
+class DcaBotMessage(BaseModel):
+    """3Commas' DCA-bot message: start a deal (no ``action``) or close it (``close_at_market_price``).
+
+    ``email_token`` is the bot's webhook secret here; ``bot_id`` (3Commas' number for the bot) is
+    not used, the webhook URL names the bot. ``pair`` is 3Commas' ``QUOTE_BASE`` (``USDT_BTC``) or
+    ``BASE/QUOTE``; without it the bot's only pair.
+    """
+
+    model_config = ConfigDict(extra="ignore")
+
+    message_type: Literal["bot"]
+    bot_id: int | str = Field(union_mode="left_to_right")
+    email_token: SecretStr = Field(min_length=1, max_length=256)
+    delay_seconds: int = Field(default=0, ge=0, le=86_400, strict=True)
+    pair: str | None = Field(default=None, min_length=1, max_length=64)
+    action: Literal["close_at_market_price"] | None = None
+
+    @field_validator("bot_id")
+    @classmethod
+    def _bot_id(cls, value: int | str) -> int | str:
+        if isinstance(value, int):
+            _bounded_int(value)
+        elif len(value) > 64:
+            raise ValueError(f"has {len(value)} characters; expected 3Commas' bot id, a number")
+        return value
+
+
+def three_commas_pair(text: str) -> str:
+    """Return a 3Commas pair (``USDT_BTC``: quote, then base) as ``BTC/USDT``; ``BTC/USDT`` stays."""
+    given = text.strip().upper()
+    if "/" in given or "_" not in given:
+        return given
+    quote, _, base = given.partition("_")
+    return f"{base}/{quote}"
+
+
+_KNOWN = {
+    "signal": frozenset(SignalPayload.model_fields),
+    "order": frozenset(SignalOrder.model_fields),
+    "dca": frozenset(DcaBotMessage.model_fields),
+}
+_SHOWN_NAMES = 20
+
+
+def unknown_fields(data: dict[str, Any]) -> list[str]:
+    """Return the names of the fields of a webhook body that Bastion ignores (never their values).
+
+    Names are shortened to 40 characters and control characters replaced, so they are fit for a log.
+    """
+    if "message_type" in data:
+        names = [str(k) for k in data if k not in _KNOWN["dca"]]
+    else:
+        names = [str(k) for k in data if k not in _KNOWN["signal"]]
+        order = data.get("order")
+        if isinstance(order, dict):
+            names += [f"order.{k}" for k in order if k not in _KNOWN["order"]]
+    cleaned = ["".join(c if c.isprintable() else "?" for c in name[:40]) for name in names]
+    return sorted(cleaned)[:_SHOWN_NAMES]
+
+
 class AcceptedSignal(BaseModel):
-    """A signal stored for the engine."""
+    """A signal stored for the engine, and the fields of it that Bastion ignored."""
 
     signal_id: int
     status: Literal["pending"] = "pending"
+    ignored_fields: list[str] = Field(default_factory=list)
 
 
 class Problem(BaseModel):

@@ -162,6 +162,40 @@ def test_a_signal_while_the_pair_is_busy_is_dropped():
     assert h.deals == {}
 
 
+def test_an_exit_signal_closes_the_deal_of_its_pair_at_market_once():
+    h = Harness(dca_bot(start_condition={"type": "signal"}), {"BTC/USDT": BTC_USDT}, {"BTC/USDT": P0})
+    h.signals = [_signal(1)]
+    h.settle()
+    [deal] = h.deals.values()
+    h.signals.append(_signal(2, "exit_short"))  # not this bot's direction: seen, nothing closes
+    h.settle()
+    assert list(h.deals) == [deal.id]
+    h.signals.append(_signal(3, "exit_long"))
+    closing = h.decide()
+    assert SaveState(deal=deal.id, values={"closing": "exit signal s3"}) in closing.actions
+    assert any("exit signal s3" in note for note in closing.notes)  # cancels the take-profit first
+    h.settle()
+    assert h.deals == {}
+    [closed] = h.closed
+    assert closed.id == deal.id
+    assert "exit signal" in closed.reason.replace("_", " ")
+    sold = [o for o in closed.orders if o.leg == "sl"]
+    assert [(o.side, o.type.value) for o in sold] == [("sell", "market")]
+    h.signals.append(_signal(4))  # a later entry opens the next deal; the old exit does not close it
+    h.settle()
+    assert len(h.deals) == 1
+
+
+def test_an_exit_signal_before_the_base_order_fills_closes_the_deal_once_it_has():
+    h = Harness(dca_bot(start_condition={"type": "signal"}), {"BTC/USDT": BTC_USDT}, {"BTC/USDT": P0})
+    h.signals = [_signal(1)]
+    assert _opened(h.decide()) == ["BTC/USDT"]
+    h.signals.append(_signal(2, "exit_long"))
+    h.settle()
+    assert h.deals == {}
+    assert len(h.closed) == 1
+
+
 # --- short deals mirror long ones --------------------------------------------------------------------
 
 

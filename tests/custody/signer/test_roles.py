@@ -28,7 +28,9 @@ def test_the_web_may_set_a_policy_only_without_a_passphrase():
     assert "only tighten" in reason
     assert "s3cr3t-value" not in reason  # never echoes a value
     assert refusal_reason({Role.WEB}, "place_order", {}) is not None
-    assert refusal_reason({Role.WEB}, "keys_add_sealed", {}) is None  # reserved for it
+    assert refusal_reason({Role.WEB}, "keys_add_sealed", {}) is None  # it relays keys sealed in the browser
+    assert refusal_reason({Role.WEB}, "seal_public_key", {}) is None
+    assert refusal_reason({Role.WEB}, "keys_add", {}) is not None  # a key in clear: never through the web
 
 
 def test_the_operator_may_call_anything_and_roles_add_up():
@@ -75,3 +77,9 @@ def test_a_bad_configuration_is_refused_with_what_was_expected(tmp_path: Path, t
     with pytest.raises(ConfigError) as caught:
         SignerConfig.from_file(path)
     assert expected in str(caught.value)
+
+
+def test_the_web_may_read_and_verify_the_audit_log_and_the_engine_may_not() -> None:
+    for op in ("audit_tail", "audit_verify"):
+        assert refusal_reason({Role.WEB}, op, {"accounts": ["a"]}) is None
+        assert refusal_reason({Role.ENGINE}, op, {}) is not None

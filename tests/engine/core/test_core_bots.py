@@ -99,3 +99,20 @@ def test_signal_bot_enters_and_exits_on_signals_through_the_core():
     assert h.core.deals[1].outcome is DealOutcome.EXIT_SIGNAL
     assert h.closed[0].quote_profit > 0
     assert h.signals == []  # handed to the bot once, then marked handled
+
+
+def test_a_dca_bot_with_a_signal_start_opens_on_an_entry_and_closes_on_an_exit_signal():
+    h = CoreHarness(dca_bot(start_condition={"type": "signal"}), {"BTC/USDT": BTC_USDT}, {"BTC/USDT": "16720"})
+    h.run()
+    assert h.core.deals == {}
+    h.signals = [Signal(id="1", action="enter_long", pair="BTC/USDT", received_ms=h.now_ms)]
+    h.core.apply(SignalsArrived(bot_id=1))
+    h.run()
+    assert h.order("base").status is OrderStatus.FILLED
+    h.advance(1000)
+    h.signals = [Signal(id="2", action="exit_long", pair="BTC/USDT", received_ms=h.now_ms)]
+    h.core.apply(SignalsArrived(bot_id=1))
+    h.run()
+    assert h.core.deals[1].status is DealStatus.CLOSED
+    assert h.core.deals[1].outcome is DealOutcome.EXIT_SIGNAL
+    assert h.signals == []

@@ -39,6 +39,8 @@ from bastion.bots.interface import BotView, CloseDeal, DealOutcome, DealView, Or
 from bastion.domain import Market
 
 _HUNDRED = Decimal(100)
+#: How ``closing`` starts when an exit signal closes the deal (:func:`bastion.bots.dca._opening.exit_signals`).
+EXIT_SIGNAL_REASON = "exit signal"
 #: A market close that ends without any fill this many times is not sent again (a persistent refusal).
 _MAX_CLOSE_ATTEMPTS = 3
 
@@ -142,7 +144,9 @@ class _Position:
         legs = [o.leg for o in (*self.active_sos, *self.active_exits)]
         self.out.cancel(self.deal.id, legs, "deal closed")
         sold = {o.role for o in self.exits if o.filled > 0}
-        if OrderRole.STOP_LOSS in sold:
+        if OrderRole.STOP_LOSS in sold and self.deal.state.get("closing", "").startswith(EXIT_SIGNAL_REASON):
+            outcome, reason = DealOutcome.EXIT_SIGNAL, "exit signal"
+        elif OrderRole.STOP_LOSS in sold:
             outcome, reason = DealOutcome.STOP_LOSS, "stop loss"
         elif OrderRole.TRAILING in sold:
             outcome, reason = DealOutcome.TRAILING_TAKE_PROFIT, "trailing take profit"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bastion.bots.dca._deal import EXIT_SIGNAL_REASON
 from bastion.bots.dca._orders import base_order
 from bastion.bots.dca._outcome import Outcome
 from bastion.bots.dca.config import DcaConfig
@@ -101,3 +102,25 @@ def _consume_signals(config: DcaConfig, view: BotView, out: Outcome) -> set[str]
         if newest != seen:
             out.save(None, {key: str(newest)})
     return fresh
+
+
+def exit_signals(config: DcaConfig, view: BotView) -> dict[int, str]:
+    """Return the open deals a new exit signal closes (deal id -> why), for a bot with a signal start.
+
+    An ``exit_long`` (``exit_short`` for a short bot) newer than the last signal seen on its pair
+    closes that pair's deal at market, as 3Commas closes a DCA deal on an exit signal. It is marked
+    seen with the pair's other signals (:func:`open_deals`), so it acts once.
+    """
+    if not isinstance(config.start_condition, SignalStart):
+        return {}
+    wanted = "exit_long" if config.direction == "long" else "exit_short"
+    closing: dict[int, str] = {}
+    for deal in view.deals:
+        seen_text = view.state.get(SIGNAL_KEY + deal.pair, "")
+        seen = int(seen_text) if seen_text else None
+        for signal in sorted(view.signals, key=lambda s: (s.received_ms, s.id)):
+            if signal.pair != deal.pair or signal.action != wanted or (seen is not None and signal.received_ms <= seen):
+                continue
+            closing[deal.id] = f"{EXIT_SIGNAL_REASON} {signal.id}"
+            break
+    return closing

@@ -12,6 +12,11 @@ does not arm it: their order is unknown). A stop-loss saves when the price went 
 stop (``sl_since``), wakes at the end of the timeout, and if the price is still beyond cancels
 everything and sells at market (``sl``); ``stop_and_disable`` also saves ``disabled`` for the bot.
 
+With a signal start, an exit signal for the bot's direction (``exit_long`` for a long bot; a
+3Commas ``close_at_market_price`` message arrives as one) newer than the last signal seen on
+the pair saves ``closing`` on that pair's deal, which then cancels its orders and sells at
+market (leg ``sl``), as a manual close does.
+
 Then, if the bot may open deals (not disabled, below ``max_active_deals``, cooldown over) it
 opens one on each free pair whose start condition holds, in the order of ``pairs``.
 
@@ -22,10 +27,10 @@ trailing take-profit's level or its extreme and stop, the stop-loss) and the nex
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bastion.bots.dca._deal import manage_deal
-from bastion.bots.dca._opening import DISABLED_KEY, open_deals
+from bastion.bots.dca._opening import DISABLED_KEY, exit_signals, open_deals
 from bastion.bots.dca._outcome import Outcome
 from bastion.bots.dca.config import DcaConfig
 from bastion.bots.interface import BotView, Decision, DisableBot
@@ -53,7 +58,12 @@ class DcaBot:
             The bot's open deals, markets, prices, candles, signals, saved state and clock.
         """
         out = Outcome()
+        exits = exit_signals(self.config, view)
         for deal in view.deals:
+            reason = exits.get(deal.id)
+            if reason is not None and not deal.state.get("closing"):
+                out.save(deal.id, {"closing": reason})
+                deal = replace(deal, state={**deal.state, "closing": reason})
             manage_deal(self.config, view, deal, out)
         if out.disabled is not None and not view.state.get(DISABLED_KEY, ""):
             out.save(None, {DISABLED_KEY: out.disabled})

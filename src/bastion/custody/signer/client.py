@@ -36,6 +36,7 @@ from bastion.custody.signer.rpc import (
     KeyCheck,
     KeyRemoved,
     KeysAddRequest,
+    KeysAddSealedRequest,
     KeysCheckRequest,
     KeysRemoveRequest,
     KeyStatus,
@@ -51,6 +52,8 @@ from bastion.custody.signer.rpc import (
     PolicyShowRequest,
     PolicyView,
     Request,
+    SealPublicKey,
+    SealPublicKeyRequest,
     error_from_wire,
 )
 from bastion.errors import SignerRefused, SignerUnavailable
@@ -185,6 +188,14 @@ class SignerClient:
 
     def keys_add(self, request: KeysAddRequest) -> KeyAdded:
         """Add a key (needs the vault passphrase)."""
+        return self.request(request)
+
+    def seal_public_key(self) -> SealPublicKey:
+        """The signer's current X25519 sealing key."""
+        return self.request(SealPublicKeyRequest())
+
+    def keys_add_sealed(self, request: KeysAddSealedRequest) -> KeyAdded:
+        """Add a key sealed to the signer's sealing key (no passphrase: only the signer opens it)."""
         return self.request(request)
 
     def keys_check(self, request: KeysCheckRequest | None = None) -> tuple[KeyCheck, ...]:

@@ -22,7 +22,8 @@ from bastion.custody.signer._parts import SignerParts
 from bastion.custody.signer.leak import ForeignOrder, LeakScan
 from bastion.custody.signer.permissions import assess, fetch_permissions
 from bastion.custody.signer.revoke import revoke_instructions
-from bastion.custody.signer.rpc import KeysAddRequest
+from bastion.custody.signer.rpc import KeysAddRequest, KeysAddSealedRequest, SealPublicKeyRequest
+from bastion.custody.signer.sealing import SealError, SealingKey
 from bastion.custody.vault import SecretBinding
 from bastion.errors import (
     BastionError,
@@ -40,21 +41,19 @@ __all__ = ["KeyOps"]
 class KeyOps(SignerParts):
     """Key operations of :class:`~bastion.custody.signer.service.SignerService`."""
 
+    sealing: SealingKey
+
     # ------------------------------------------------------------------ keys
 
     async def op_keys_add(self, params: Mapping[str, Any], peer: Mapping[str, int]) -> Any:
         """Check a new key's permissions on the exchange, then seal and store it."""
         ask = KeysAddRequest.from_wire(params)
-        name, exchange_id, url = ask.account, ask.exchange, ask.url
-        api_key, secret, password = ask.api_key, ask.secret, ask.password
-        allow_unrestricted = ask.allow_unrestricted_ip
         audit_params = {
-            "account": name,
-            "exchange": exchange_id,
-            "url": url,
-            "allow_unrestricted_ip": allow_unrestricted,
+            "account": ask.account,
+            "exchange": ask.exchange,
+            "url": ask.url,
+            "allow_unrestricted_ip": ask.allow_unrestricted_ip,
         }
-        secrets_ = tuple(s for s in (api_key, secret, password) if s)
         if not await self._passphrase_ok(params):
             self._append(
                 "refused",
@@ -66,12 +65,65 @@ class KeyOps(SignerParts):
                 },
             )
             raise Refusal("unauthorized", "adding a key needs the vault passphrase, and the one given is wrong")
+        credentials = ApiCredentials(ask.api_key, ask.secret, ask.password)
+        return await self._add_key("keys_add", audit_params, credentials, peer)
+
+    async def op_seal_public_key(self, params: Mapping[str, Any], peer: Mapping[str, int]) -> Any:
+        """Return the signer's X25519 sealing key (made at start, held in memory only) and its key id."""
+        SealPublicKeyRequest.from_wire(params)
+        return self.sealing.describe()
+
+    async def op_keys_add_sealed(self, params: Mapping[str, Any], peer: Mapping[str, int]) -> Any:
+        """Open an API key sealed in the browser to the sealing key, then add it as ``keys_add`` does.
+
+        No vault passphrase: the caller (the web process, after a fresh second factor) relays a
+        blob it cannot open. The account details sent in clear are bound to the blob, so what is
+        checked and stored is what the page sealed. A blob opens once; its digest is audited.
+        """
+        ask = KeysAddSealedRequest.from_wire(params)
+        audit_params = {
+            "account": ask.account,
+            "exchange": ask.exchange,
+            "url": ask.url,
+            "allow_unrestricted_ip": ask.allow_unrestricted_ip,
+            "sealed_to": ask.key_id[:32],
+        }
+        try:
+            opened = self.sealing.open(
+                key_id=ask.key_id,
+                enc=ask.enc,
+                ciphertext=ask.ciphertext,
+                account=ask.account,
+                exchange=ask.exchange,
+                url=ask.url,
+                allow_unrestricted_ip=ask.allow_unrestricted_ip,
+            )
+        except SealError as exc:
+            self._append(
+                "refused",
+                {"op": "keys_add_sealed", "params": audit_params, "reason": str(exc), "peer": dict(peer)},
+            )
+            raise Refusal("bad_request", str(exc)) from None
+        credentials = ApiCredentials(opened.api_key, opened.secret, opened.password)
+        return await self._add_key("keys_add_sealed", {**audit_params, "blob": opened.blob_id}, credentials, peer)
+
+    async def _add_key(
+        self, op: str, audit_params: dict[str, Any], credentials: ApiCredentials, peer: Mapping[str, int]
+    ) -> dict[str, Any]:
+        """Check a key's permissions on the exchange, then seal and store it (the vault passphrase or
+        the sealed blob was checked by the caller)."""
+        name, exchange_id, url = audit_params["account"], audit_params["exchange"], audit_params["url"]
+        allow_unrestricted = bool(audit_params["allow_unrestricted_ip"])
+        secrets_ = tuple(s for s in (credentials.api_key, credentials.secret, credentials.password) if s)
         if name in self.accounts:
+            self._append(
+                "refused",
+                {"op": op, "params": audit_params, "reason": "the account already has a key", "peer": dict(peer)},
+            )
             raise Refusal(
                 "bad_request", f"account {name!r} already has a key; remove it first with `bastion keys remove`"
             )
-        seq = self._append("request", {"account": name, "op": "keys_add", "params": audit_params, "peer": dict(peer)})
-        credentials = ApiCredentials(api_key, secret, password)
+        seq = self._append("request", {"account": name, "op": op, "params": audit_params, "peer": dict(peer)})
         try:
             exchange = self._client(exchange_id, url, credentials)
         except (ConfigError, ValidationError) as exc:
@@ -88,7 +140,7 @@ class KeyOps(SignerParts):
                 "outcome",
                 {
                     "account": name,
-                    "op": "keys_add",
+                    "op": op,
                     "request_seq": seq,
                     "ok": False,
                     "error": {"kind": type(exc).__name__, "message": str(exc)},

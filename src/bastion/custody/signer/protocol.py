@@ -40,7 +40,18 @@ TRADING_OPS = frozenset(
 #: Operations for the user's own commands (``bastion keys|policy|panic``). Those that widen
 #: what the signer will do (adding a key, loosening a policy) need the vault passphrase.
 CONTROL_OPS = frozenset(
-    {"ping", "keys_add", "keys_check", "keys_remove", "policy_show", "policy_set", "ack_findings", "panic"}
+    {
+        "ping",
+        "keys_add",
+        "seal_public_key",
+        "keys_add_sealed",
+        "keys_check",
+        "keys_remove",
+        "policy_show",
+        "policy_set",
+        "ack_findings",
+        "panic",
+    }
 )
 
 #: Largest frame accepted, in bytes.

@@ -74,7 +74,18 @@ ROLE_OPS: Mapping[Role, frozenset[str]] = MappingProxyType(
                 "policy_show",  # read-only: `bot create`/`bot start` check a bot's orders against the policy
             }
         ),
-        Role.WEB: frozenset({"ping", "key_status", "policy_show", "policy_set", "keys_add_sealed"}),
+        Role.WEB: frozenset(
+            {
+                "ping",
+                "key_status",
+                "policy_show",
+                "policy_set",
+                "seal_public_key",
+                "keys_add_sealed",
+                "audit_tail",
+                "audit_verify",
+            }
+        ),
         Role.OPERATOR: frozenset({EVERY_OP}),
     }
 )
@@ -85,15 +96,8 @@ ROLE_REFUSED_PARAMS: Mapping[tuple[Role, str], frozenset[str]] = MappingProxyTyp
     {(Role.WEB, "policy_set"): frozenset({"passphrase"})}
 )
 
-#: Names kept for operations that are planned but not served yet.
-RESERVED_OPS: Mapping[str, str] = MappingProxyType(
-    {
-        "keys_add_sealed": (
-            "keys_add_sealed (an API key sealed in the browser to the signer's public key) is reserved and not "
-            "implemented yet; add the key with `bastion keys add` as the operator"
-        )
-    }
-)
+#: Names kept for operations that are planned but not served yet (none at the moment).
+RESERVED_OPS: Mapping[str, str] = MappingProxyType({})
 
 
 def refusal_reason(roles: Iterable[Role], op: str, params: Mapping[str, Any]) -> str | None:

@@ -28,6 +28,8 @@ Stable API (the engine consumes it)::
     key_status          KeyStatusRequest            tuple[KeyStatus, ...]
     ping                PingRequest                 Ping
     keys_add            KeysAddRequest              KeyAdded
+    seal_public_key     SealPublicKeyRequest        SealPublicKey
+    keys_add_sealed     KeysAddSealedRequest        KeyAdded
     keys_check          KeysCheckRequest            tuple[KeyCheck, ...]
     keys_remove         KeysRemoveRequest           KeyRemoved
     policy_show         PolicyShowRequest           PolicyView
@@ -92,6 +94,7 @@ __all__ = [
     "KeyStatus",
     "KeyStatusRequest",
     "KeysAddRequest",
+    "KeysAddSealedRequest",
     "KeysCheckRequest",
     "KeysRemoveRequest",
     "MyTradesRequest",
@@ -107,6 +110,8 @@ __all__ = [
     "PolicyUsageView",
     "PolicyView",
     "Request",
+    "SealPublicKey",
+    "SealPublicKeyRequest",
     "balances_from_wire",
     "balances_to_wire",
     "error_from_wire",
@@ -400,6 +405,47 @@ class KeysAddRequest(Request[KeyAdded]):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class SealPublicKey:
+    """The signer's X25519 sealing key, for a page to seal an API key to (see ``custody.signer.sealing``)."""
+
+    key_id: str
+    public_key: str
+    """The raw 32-byte X25519 public key, base64url without padding."""
+    suite: str
+    label: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SealPublicKeyRequest(Request[SealPublicKey]):
+    """The signer's current sealing key (a new one at every signer start)."""
+
+    op: ClassVar[str] = "seal_public_key"
+    answer: ClassVar[Any] = SealPublicKey
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class KeysAddSealedRequest(Request[KeyAdded]):
+    """Add an account's key sealed to the signer's sealing key; the signer alone opens it.
+
+    ``enc`` (the page's ephemeral X25519 public key) and ``ciphertext`` are base64url. The
+    account, exchange, URL and ``allow_unrestricted_ip`` travel in clear and are bound to the
+    ciphertext: any change in transit makes it fail to open. The same checks as ``keys_add``
+    follow (permissions on the exchange, withdrawal refused, account without a key).
+    """
+
+    op: ClassVar[str] = "keys_add_sealed"
+    answer: ClassVar[Any] = KeyAdded
+
+    account: str
+    exchange: str
+    key_id: str
+    enc: str
+    ciphertext: str
+    url: str | None = None
+    allow_unrestricted_ip: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class KeysCheckRequest(Request[tuple[KeyCheck, ...]]):
     """Re-check permissions and reconcile orders now, for one account or all."""
 
@@ -487,6 +533,8 @@ OPS: dict[str, type[Request[Any]]] = {
         KeyStatusRequest,
         PingRequest,
         KeysAddRequest,
+        SealPublicKeyRequest,
+        KeysAddSealedRequest,
         KeysCheckRequest,
         KeysRemoveRequest,
         AckFindingsRequest,

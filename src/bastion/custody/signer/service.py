@@ -57,6 +57,7 @@ from bastion.custody.signer._model import (
     utc,
     wall_ms,
 )
+from bastion.custody.signer.audit_ops import AuditOps
 from bastion.custody.signer.endpoints import guard_client
 from bastion.custody.signer.keys import KeyOps
 from bastion.custody.signer.policies import PolicyOps, resume_hint
@@ -71,6 +72,7 @@ from bastion.custody.signer.rpc import (
     OpenOrdersRequest,
     policy_request,
 )
+from bastion.custody.signer.sealing import SealingKey
 from bastion.custody.vault import SealedSecret, SecretBinding, Vault
 from bastion.errors import (
     BastionError,
@@ -90,7 +92,7 @@ from bastion.storage import ApiKeyRecord, ApiKeyRepository, PolicyRepository
 __all__ = ["Refusal", "SignerOptions", "SignerService"]
 
 
-class SignerService(PolicyOps, KeyOps):
+class SignerService(PolicyOps, KeyOps, AuditOps):
     """The signer's operations. One instance per signer process; not thread-safe (asyncio).
 
     Parameters
@@ -131,6 +133,7 @@ class SignerService(PolicyOps, KeyOps):
         self.options = options or SignerOptions()
         self.clock = clock
         self.accounts: dict[str, Account] = {}
+        self.sealing = SealingKey()  # for keys sealed in the browser; in memory only, new at every start
         self.notifier = Notifier.from_environment(home=layout.home)
         self.stopping = asyncio.Event()
         self._last_head_ms = clock()
@@ -400,12 +403,16 @@ class SignerService(PolicyOps, KeyOps):
             "my_trades": self.op_my_trades,
             "key_status": self.op_key_status,
             "keys_add": self.op_keys_add,
+            "seal_public_key": self.op_seal_public_key,
+            "keys_add_sealed": self.op_keys_add_sealed,
             "keys_check": self.op_keys_check,
             "keys_remove": self.op_keys_remove,
             "policy_show": self.op_policy_show,
             "policy_set": self.op_policy_set,
             "ack_findings": self.op_ack_findings,
             "panic": self.op_panic,
+            "audit_tail": self.op_audit_tail,
+            "audit_verify": self.op_audit_verify,
         }
 
     def _account(self, params: Mapping[str, Any]) -> Account:

@@ -1,0 +1,99 @@
+"""``/``: the overview (money in open deals per account and in total, today's and all-time
+profit, open deals, alerts) and ``/alerts``."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from bastion.services import dashboard
+from bastion.storage import DealStatus
+from bastion.web.auth.deps import WebUser, auth_context
+from bastion.web.pages._common import login_redirect, owned_ids, page_user, render, sessions_of
+from bastion.web.pages._signer import signer_alerts
+
+__all__ = ["router"]
+
+router = APIRouter(include_in_schema=False)
+
+
+def _day_start(now: datetime) -> datetime:
+    return now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def portfolio_rows(views: list[dashboard.DealView]) -> list[dict[str, str]]:
+    """Money held in open deals (cost), per account and in total, per quote currency."""
+    per_account: dict[tuple[str, str], Decimal] = {}
+    total: dict[str, Decimal] = {}
+    for view in views:
+        if view.deal.status is not DealStatus.OPEN:
+            continue
+        key = (view.account, view.quote)
+        per_account[key] = per_account.get(key, Decimal(0)) + view.deal.cost_quote
+        total[view.quote] = total.get(view.quote, Decimal(0)) + view.deal.cost_quote
+    rows = [
+        {"label": f"In open deals · {account}", "value": f"{_plain(value)} {quote}"}
+        for (account, quote), value in sorted(per_account.items())
+    ]
+    rows += [{"label": "In open deals · total", "value": f"{_plain(value)} {quote}"} for quote, value in total.items()]
+    return rows
+
+
+def _plain(value: Decimal) -> str:
+    text = format(value, "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def all_alerts(
+    request: Request, user: WebUser, *, from_signer: list[dashboard.Alert] | None = None
+) -> list[dashboard.Alert]:
+    """The signer's alerts (leaks, halts, paused keys; ``from_signer`` when already fetched) and the
+    database's (bots paused or failing, refused signals) on the user's accounts, most serious first."""
+    from bastion.services.users import owned_accounts
+
+    accounts = owned_accounts(sessions_of(request), user.id)
+    if from_signer is None:
+        from_signer = signer_alerts(request, [a.name for a in accounts])
+    found = from_signer + dashboard.alerts(sessions_of(request), {a.id for a in accounts})
+    return sorted(found, key=lambda a: a.level != "danger")
+
+
+@router.get("/")
+def overview(request: Request) -> Response:
+    """The overview page."""
+    user = page_user(request)
+    if user is None:
+        return login_redirect(request)
+    sessions = sessions_of(request)
+    owned = owned_ids(request, user)
+    views = dashboard.deal_views(sessions, owned)
+    pnl = dashboard.profit(views, day_start=_day_start(auth_context(request).now()))
+    bots = dashboard.bot_counts(sessions, owned)
+    return render(
+        request,
+        "overview.html",
+        user,
+        section="/",
+        title="Overview",
+        portfolio=portfolio_rows(views),
+        portfolio_note="Values are what the open deals cost, in their quote currency; balances stay with the signer.",
+        pnl=pnl,
+        open_deals=[v for v in views if v.deal.status is DealStatus.OPEN],
+        alerts=all_alerts(request, user),
+        bots_running=bots[0],
+        bots_total=bots[1],
+        live_url="/live",
+    )
+
+
+@router.get("/alerts")
+def alerts(request: Request) -> Response:
+    """Policy halts, paused or failing bots and refused signals on the user's accounts."""
+    user = page_user(request)
+    if user is None:
+        return login_redirect(request)
+    found = all_alerts(request, user)
+    return render(request, "alerts.html", user, section="/alerts", alerts=found, live_url="/live")
