@@ -58,19 +58,20 @@ def _where(loc: tuple[Any, ...]) -> str:
     return ".".join(str(part) for part in loc if part != "body") or "body"
 
 
-def _describe(errors: list[Any]) -> str:
-    """One line per problem, naming the field and what was expected; never the value of ``secret``."""
+def _describe(errors: list[Any], *, what: str = "signal", fields: str = _FIELDS) -> str:
+    """One line per problem, naming the field and what was expected; never a value sent (a secret, a password)."""
     parts = []
     for error in errors[:5]:
         where = _where(tuple(error.get("loc", ())))
         if error.get("type") == "extra_forbidden":
-            parts.append(f"unknown field {where!r}; expected only {_FIELDS}")
+            expected = f"expected only {fields}" if fields else "expected only the documented fields"
+            parts.append(f"unknown field {where!r}; {expected}")
         elif error.get("type") == "missing":
             parts.append(f"field {where!r} is required")
         else:
             message = str(error.get("msg", "is not valid")).removeprefix("Value error, ")
             parts.append(f"field {where!r}: {message}")
-    return "invalid signal: " + "; ".join(parts)
+    return f"invalid {what}: " + "; ".join(parts)
 
 
 def _int_or_decimal(text: str) -> int | Decimal:
@@ -154,8 +155,10 @@ def create_app(
     app.add_middleware(SecurityHeaders, tls=settings.tls)
 
     @app.exception_handler(RequestValidationError)
-    async def _invalid(_request: Request, error: RequestValidationError) -> JSONResponse:
-        return _problem(422, _describe(list(error.errors())))
+    async def _invalid(request: Request, error: RequestValidationError) -> JSONResponse:
+        if request.url.path.startswith("/api/v1/signals/"):
+            return _problem(422, _describe(list(error.errors())))
+        return _problem(422, _describe(list(error.errors()), what="request", fields=""))
 
     @app.exception_handler(exc.SQLAlchemyError)
     async def _database(_request: Request, error: exc.SQLAlchemyError) -> JSONResponse:
