@@ -27,6 +27,7 @@ from bastion import __version__
 from bastion.errors import StorageError, scrub
 from bastion.services.accounts import SignerCalls, signer_client
 from bastion.web.auth import AuthContext, AuthSettings, SecurityHeaders
+from bastion.web.auth.body_limit import BodyLimit
 from bastion.web.intake import IntakeResult, authenticate, receive_signal
 from bastion.web.schemas import MAX_DIGITS, AcceptedSignal, Health, Problem, SignalPayload
 
@@ -152,7 +153,8 @@ def create_app(
     settings = AuthSettings() if auth is None else auth
     app.state.auth = AuthContext(sessions=sessions, settings=settings, clock_ms=clock_ms)
     app.state.signer = signer_client if signer is None else signer
-    app.add_middleware(SecurityHeaders, tls=settings.tls)
+    app.add_middleware(BodyLimit)
+    app.add_middleware(SecurityHeaders, tls=settings.tls)  # added last: outermost, so the 413 gets the headers too
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, error: RequestValidationError) -> JSONResponse:
