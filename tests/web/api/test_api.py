@@ -139,3 +139,9 @@ def test_preview_shows_the_safety_order_ladder_with_the_money_each_needs(
     with web.sessions() as s:
         assert BotRepository(s).get("preview") is None  # nothing stored
     assert alice.post("/api/v1/bots/preview", json={"config_toml": dca_toml("p", "bobs")}).status_code == 404
+
+
+def test_a_signer_that_does_not_answer_is_an_alert(web: WebApp, stocked: Stocked) -> None:
+    alerts = web.login("alice").get("/api/v1/alerts").json()  # no signer runs in this home
+    assert [(a["kind"], a["severity"]) for a in alerts] == [("signer", "critical")]
+    assert alerts[0]["message"].startswith("the signer does not answer")

@@ -218,7 +218,7 @@ class Alert(BaseModel):
     """Something on one of your accounts that needs a look."""
 
     account: str
-    kind: Literal["leak", "policy", "key"]
+    kind: Literal["leak", "policy", "key", "signer"]
     severity: Literal["critical", "warning"]
     message: str
 
