@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import schemathesis
@@ -22,8 +23,17 @@ from schemathesis.specs.openapi.checks import (
 
 from support.webapp import WebApp, make_webapp, stock
 
-CHECKS = [schemathesis.checks.not_a_server_error, status_code_conformance, content_type_conformance,
-          response_schema_conformance]  # fmt: skip
+SIGNER_DOWN = "the signer does not answer"
+
+
+def no_server_error(ctx: Any, response: Any, case: schemathesis.Case) -> bool | None:
+    """No 5xx, but the documented 503 of a route that needs the signer, which this test does not run."""
+    if response.status_code == 503 and response.json().get("detail", "").startswith(SIGNER_DOWN):
+        return None
+    return schemathesis.checks.not_a_server_error(ctx, response, case)  # type: ignore[no-any-return]
+
+
+CHECKS = [no_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 
 
 @pytest.fixture(scope="module")

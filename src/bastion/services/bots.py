@@ -43,6 +43,7 @@ __all__ = [
     "engine_running",
     "export_bot",
     "list_bots",
+    "plan_bot",
     "read_config_file",
     "show_bot",
     "start_bot",
@@ -450,3 +451,22 @@ def _bot(name: str) -> BotRecord:
     if record is None:
         raise ValidationError(f"no bot named {name!r}")
     return record
+
+
+def plan_bot(text: str) -> preflight.Plan:
+    """Return every order a bot config can place at the current prices (its ladder or grid), without storing it.
+
+    The same parser and market checks as :func:`create_bot`; market data is public (no key).
+
+    Raises
+    ------
+    ConfigError
+        The TOML is invalid.
+    ValidationError
+        The account is unknown, or an order breaks the market's rules.
+    """
+    config = load_config(text)
+    record = account(config.account)
+    snapshot = market_snapshot(record, config.pairs)
+    config.check_markets(snapshot.markets, prices=snapshot.prices)
+    return preflight.plan(config, snapshot.markets, snapshot.prices)

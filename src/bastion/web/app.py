@@ -27,6 +27,7 @@ from bastion import __version__
 from bastion.errors import StorageError, scrub
 from bastion.services.accounts import SignerCalls, signer_client
 from bastion.web.auth import AuthContext, AuthSettings, SecurityHeaders
+from bastion.web.auth.body_limit import BodyLimit
 from bastion.web.intake import IntakeResult, authenticate, receive_dca_message, receive_signal
 from bastion.web.schemas import (
     MAX_DIGITS,
@@ -66,19 +67,20 @@ def _where(loc: tuple[Any, ...]) -> str:
     return ".".join(str(part) for part in loc if part != "body") or "body"
 
 
-def _describe(errors: list[Any], *, dca: bool = False) -> str:
-    """One line per problem, naming the field and what was expected; never the value of ``secret``."""
+def _describe(errors: list[Any], *, what: str = "signal", fields: str = _FIELDS) -> str:
+    """One line per problem, naming the field and what was expected; never a value sent (a secret, a password)."""
     parts = []
     for error in errors[:5]:
         where = _where(tuple(error.get("loc", ())))
         if error.get("type") == "extra_forbidden":
-            parts.append(f"unknown field {where!r}; expected only {_FIELDS}")
+            expected = f"expected only {fields}" if fields else "expected only the documented fields"
+            parts.append(f"unknown field {where!r}; {expected}")
         elif error.get("type") == "missing":
             parts.append(f"field {where!r} is required")
         else:
             message = str(error.get("msg", "is not valid")).removeprefix("Value error, ")
             parts.append(f"field {where!r}: {message}")
-    return ("invalid 3Commas DCA-bot message: " if dca else "invalid signal: ") + "; ".join(parts)
+    return f"invalid {what}: " + "; ".join(parts)
 
 
 def _int_or_decimal(text: str) -> int | Decimal:
@@ -159,11 +161,14 @@ def create_app(
     settings = AuthSettings() if auth is None else auth
     app.state.auth = AuthContext(sessions=sessions, settings=settings, clock_ms=clock_ms)
     app.state.signer = signer_client if signer is None else signer
-    app.add_middleware(SecurityHeaders, tls=settings.tls)
+    app.add_middleware(BodyLimit)
+    app.add_middleware(SecurityHeaders, tls=settings.tls)  # added last: outermost, so the 413 gets the headers too
 
     @app.exception_handler(RequestValidationError)
-    async def _invalid(_request: Request, error: RequestValidationError) -> JSONResponse:
-        return _problem(422, _describe(list(error.errors())))
+    async def _invalid(request: Request, error: RequestValidationError) -> JSONResponse:
+        if request.url.path.startswith("/api/v1/signals/"):
+            return _problem(422, _describe(list(error.errors())))
+        return _problem(422, _describe(list(error.errors()), what="request", fields=""))
 
     @app.exception_handler(exc.SQLAlchemyError)
     async def _database(_request: Request, error: exc.SQLAlchemyError) -> JSONResponse:
@@ -218,7 +223,8 @@ def create_app(
                 DcaBotMessage.model_validate(data) if dca_message else SignalPayload.model_validate(data)
             )
         except ValidationError as error:
-            return _problem(422, _describe(error.errors(include_url=False, include_input=False), dca=dca_message))
+            what = "3Commas DCA-bot message" if dca_message else "signal"
+            return _problem(422, _describe(error.errors(include_url=False, include_input=False), what=what))
         now_ms = clock_ms()
 
         def receive() -> IntakeResult:

@@ -115,3 +115,33 @@ def test_an_account_given_to_a_user_is_theirs_and_another_users_account_is_not_t
     assert [a["name"] for a in web.login("alice").get("/api/v1/accounts").json()] == ["fresh", "main"]
     with pytest.raises(ValidationError, match="belongs to another user"):
         give_account(web.sessions, "bobs", alice.id)
+
+
+def test_preview_shows_the_safety_order_ladder_with_the_money_each_needs(
+    web: WebApp, stocked: Stocked, simulator: object
+) -> None:
+    from bastion.storage import AccountRepository
+
+    with web.sessions.begin() as s:
+        AccountRepository(s).create("sim", "simulator", url=simulator.url)  # type: ignore[attr-defined]
+    from bastion.services.users import set_owner
+
+    set_owner(web.sessions, "sim", "alice")
+    alice = web.login("alice")
+    answer = alice.post("/api/v1/bots/preview", json={"config_toml": dca_toml("preview", "sim")})
+    assert answer.status_code == 200, answer.text
+    plan = answer.json()
+    ladder = plan["deals"]["BTC/USDT"]
+    assert [o["side"] for o in ladder] == ["buy", "buy", "buy"]  # base + 2 safety orders
+    prices = [float(o["price"]) for o in ladder[1:]]
+    assert prices == sorted(prices, reverse=True)  # each safety order lower
+    assert sum(float(o["notional"]) for o in ladder) == pytest.approx(float(plan["deal_notional"]["BTC/USDT"]))
+    with web.sessions() as s:
+        assert BotRepository(s).get("preview") is None  # nothing stored
+    assert alice.post("/api/v1/bots/preview", json={"config_toml": dca_toml("p", "bobs")}).status_code == 404
+
+
+def test_a_signer_that_does_not_answer_is_an_alert(web: WebApp, stocked: Stocked) -> None:
+    alerts = web.login("alice").get("/api/v1/alerts").json()  # no signer runs in this home
+    assert [(a["kind"], a["severity"]) for a in alerts] == [("signer", "critical")]
+    assert alerts[0]["message"].startswith("the signer does not answer")

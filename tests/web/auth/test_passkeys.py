@@ -125,3 +125,28 @@ def test_a_second_passkey_needs_a_fresh_factor_and_registration_checks_the_origi
     assert _assert(client, first).status_code == 200  # type: ignore[attr-defined]
     _register(client, SoftAuthenticator(), label="phone")
     assert [k["label"] for k in client.get("/api/v1/auth/passkeys").json()] == ["laptop", "phone"]
+
+
+def test_malformed_browser_answers_are_refused_not_a_server_error(web: WebApp) -> None:
+    web.user("alice")
+    device = SoftAuthenticator()
+    client = web.login("alice")
+    good = device.create(client.post("/api/v1/auth/passkeys/register/options").json())
+    broken = [
+        {},
+        {"response": []},
+        {**good, "response": "x"},
+        {**good, "rawId": 5},
+        {**good, "response": {**good["response"], "attestationObject": "!!!"}},
+        {**good, "response": {**good["response"], "clientDataJSON": "e30"}},
+    ]
+    for credential in broken:
+        client.post("/api/v1/auth/passkeys/register/options")
+        answer = client.post("/api/v1/auth/passkeys/register/verify", json={"credential": credential})
+        assert answer.status_code == 400, (credential, answer.text)
+    _register(client, device)
+    login = _password_step(web, "alice")
+    for credential in broken:
+        login.post("/api/v1/auth/passkeys/authenticate/options")
+        answer = login.post("/api/v1/auth/passkeys/authenticate/verify", json={"credential": credential})
+        assert answer.status_code == 401, (credential, answer.text)

@@ -172,3 +172,12 @@ def test_expired_sessions_are_deleted_at_the_next_login(web: WebApp) -> None:
     web.login("alice")
     with web.sessions() as s:
         assert s.scalar(select(func.count()).select_from(WebSessionRow)) == 1
+
+
+def test_a_malformed_login_body_is_described_without_its_values(web: WebApp) -> None:
+    client = web.client()
+    extra = client.post("/api/v1/auth/login", json={"name": "a", "password": "hunter2-hunter2", "x": "hunter3"})
+    assert extra.status_code == 422
+    assert extra.json() == {"detail": "invalid request: unknown field 'x'; expected only the documented fields"}
+    missing = client.post("/api/v1/auth/login", json={"name": "a"})
+    assert missing.json() == {"detail": "invalid request: field 'password' is required"}

@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Request
 from sqlalchemy.orm import Session, sessionmaker
 
+from bastion.errors import SignerUnavailable
 from bastion.services.access import user_account, user_accounts
 from bastion.services.accounts import SignerCalls
 from bastion.web.api._common import Reader, plain, refusals, run, sessions_of, signer_of
@@ -74,10 +75,18 @@ def _statuses(sessions: sessionmaker[Session], user_id: int, signer: SignerCalls
     return [_status(dict(item)) for item in signer.call("key_status") if item.get("account") in mine]
 
 
+def _alerts(sessions: sessionmaker[Session], user_id: int, signer: SignerCalls) -> list[Alert]:
+    try:
+        return alerts_for(_statuses(sessions, user_id, signer))
+    except SignerUnavailable as error:  # the signer down is itself the first thing to know
+        return [Alert(account="*", kind="signer", severity="critical", message=f"the signer does not answer: {error}")]
+
+
 @router.get("/alerts", response_model=list[Alert], responses=refusals(409))
 async def alerts(user: Reader, sessions: Sessions, request: Request) -> list[Alert]:
-    """Alerts on your accounts: halts and reductions (policy denials, panic), leak findings, paused keys."""
-    return alerts_for(await run(_statuses, sessions, user.id, signer_of(request)))
+    """Alerts on your accounts: halts and reductions (policy denials, panic), leak findings, paused keys;
+    a signer that does not answer is an alert too."""
+    return await run(_alerts, sessions, user.id, signer_of(request))
 
 
 def _one(sessions: sessionmaker[Session], user_id: int, account_id: int, signer: SignerCalls) -> KeyStatusOut:

@@ -6,6 +6,7 @@ after the ownership check: a bot is reachable only when its account is the user'
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -18,14 +19,17 @@ from bastion.services import control
 from bastion.services.access import user_account_named, user_bot, user_bot_names
 from bastion.services.accounts import SignerCalls
 from bastion.services.bots import BotSummary
+from bastion.services.preflight import PlannedOrder
 from bastion.storage import CommandRecord
-from bastion.web.api._common import CHANGE, Reader, Trader, refusals, run, sessions_of, signer_of
+from bastion.web.api._common import CHANGE, Reader, Trader, plain, refusals, run, sessions_of, signer_of
 from bastion.web.api.schemas import (
     BotConfigIn,
     BotDetailOut,
     BotOut,
     CommandOut,
     CreatedOut,
+    PlannedOrderOut,
+    PlanOut,
     StartedOut,
     StopBot,
 )
@@ -81,6 +85,28 @@ async def export_bot(name: str, user: Reader, sessions: Sessions) -> PlainTextRe
     text = await run(bot_cases.export_bot, name)
     return PlainTextResponse(text, media_type="application/toml",
                              headers={"Content-Disposition": f'attachment; filename="{name}.toml"'})  # fmt: skip
+
+
+def _order(order: PlannedOrder) -> PlannedOrderOut:
+    return PlannedOrderOut(what=order.what, symbol=order.symbol, side=order.side, amount=plain(order.amount),
+                           price=plain(order.price), notional=plain(order.notional))  # fmt: skip
+
+
+def _preview(sessions: sessionmaker[Session], user_id: int, text: str) -> PlanOut:
+    user_account_named(sessions, user_id, load_config(text).account)
+    planned = bot_cases.plan_bot(text)
+    return PlanOut(
+        max_deals=planned.max_deals,
+        deals={s: [_order(o) for o in orders] for s, orders in planned.deals.items()},
+        deal_notional={s: plain(sum((o.notional for o in orders), Decimal(0))) for s, orders in planned.deals.items()},
+    )
+
+
+@router.post("/preview", response_model=PlanOut, dependencies=CHANGE, responses=refusals())
+async def preview_bot(body: BotConfigIn, user: Trader, sessions: Sessions) -> PlanOut:
+    """Check a config like ``POST /api/v1/bots`` and show every order it can place (the safety-order ladder,
+    the grid levels) with the money each needs; nothing is stored."""
+    return await run(_preview, sessions, user.id, body.config_toml)
 
 
 def _create(sessions: sessionmaker[Session], user_id: int, text: str, signer: SignerCalls) -> CreatedOut:

@@ -24,6 +24,8 @@ __all__ = [
     "DealOut",
     "KeyStatusOut",
     "OrderOut",
+    "PlanOut",
+    "PlannedOrderOut",
     "PolicyChange",
     "PolicyOut",
     "StartedOut",
@@ -216,7 +218,7 @@ class Alert(BaseModel):
     """Something on one of your accounts that needs a look."""
 
     account: str
-    kind: Literal["leak", "policy", "key"]
+    kind: Literal["leak", "policy", "key", "signer"]
     severity: Literal["critical", "warning"]
     message: str
 
@@ -255,3 +257,22 @@ class AuditVerified(BaseModel):
     head_hash: str | None
     unsigned_entries: int
     failure: str | None
+
+
+class PlannedOrderOut(BaseModel):
+    """One order the bot can place: which, where, and the money it needs (quote)."""
+
+    what: str
+    symbol: str
+    side: Literal["buy", "sell"]
+    amount: str
+    price: str
+    notional: str
+
+
+class PlanOut(BaseModel):
+    """Every order a config can place at today's prices, per pair one full deal, before it is saved."""
+
+    max_deals: int
+    deals: dict[str, list[PlannedOrderOut]]
+    deal_notional: dict[str, str]

@@ -20,7 +20,6 @@ from webauthn import (
     verify_registration_response,
 )
 from webauthn.helpers import bytes_to_base64url
-from webauthn.helpers.exceptions import WebAuthnException
 from webauthn.helpers.structs import (
     AuthenticatorSelectionCriteria,
     AuthenticatorTransport,
@@ -113,9 +112,10 @@ def verify_registration(
             expected_rp_id=context.settings.rp_id,
             expected_origin=list(context.settings.origins),
         )
-    except (WebAuthnException, ValueError, TypeError, KeyError) as error:
+    except Exception as error:
         raise LoginRefused(400, f"the passkey registration does not verify: {_reason(error)}") from None
-    transports = credential.get("response", {}).get("transports") if isinstance(credential, dict) else None
+    response = credential.get("response")
+    transports = response.get("transports") if isinstance(response, dict) else None
     names = tuple(str(t) for t in transports)[:8] if isinstance(transports, list) else ()
     with context.sessions.begin() as s:
         try:
@@ -176,7 +176,7 @@ def verify_authentication(context: AuthContext, active: ActiveSession, credentia
             credential_public_key=key.public_key,
             credential_current_sign_count=key.sign_count,
         )
-    except (WebAuthnException, ValueError, TypeError, KeyError) as error:
+    except Exception as error:
         raise LoginRefused(401, f"the passkey answer does not verify: {_reason(error)}") from None
     with context.sessions.begin() as s:
         WebSessionRepository(s).passkey_used(key.id, sign_count=verified.new_sign_count, when=context.now())

@@ -1,7 +1,7 @@
 """Web login: users (Argon2id password hashes, TOTP sealed), sessions, passkeys; accounts belong to users.
 
 Revision ID: 0007
-Revises: 0005
+Revises: 0006
 """
 
 from __future__ import annotations
