@@ -57,3 +57,16 @@ def test_withdraw_transfer_and_key_paths_are_refused(method, verb, path):
 def test_orders_are_found_by_client_id_with_client_oid():
     assert VENUE.lookup("b1") == (None, {"clientOid": "b1"})
     assert VENUE.trade_paging == "time"
+
+
+@pytest.mark.parametrize("ours", ["b1-1-tp.0", "b12-3-so2", "bastion-0001_a", "a_b.c__d", "x" * 20, "_", "."])
+def test_client_ids_round_trip_through_kucoins_alphabet(ours):
+    sent = VENUE.encode_client_id(ours)
+    assert set(sent) <= set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
+    assert VENUE.decode_client_id(sent) == ours
+    assert VENUE.lookup(ours) == (None, {"clientOid": sent})
+
+
+def test_client_ids_not_written_by_bastion_come_back_unchanged():
+    assert VENUE.decode_client_id("5c52e11203aa677f33e493fb") == "5c52e11203aa677f33e493fb"
+    assert VENUE.decode_client_id("web_x1") == "web_x1"

@@ -32,6 +32,7 @@ from bastion.errors import (
 )
 from bastion.exchanges.credentials import ApiCredentials
 from bastion.exchanges.port import ApiRestrictions
+from bastion.exchanges.venues import canonical_id, get_venue
 from bastion.storage import AccountRepository, ApiKeyRecord, ApiKeyRepository, PolicyRepository
 
 __all__ = ["KeyOps"]
@@ -45,7 +46,7 @@ class KeyOps(SignerParts):
     async def op_keys_add(self, params: Mapping[str, Any], peer: Mapping[str, int]) -> Any:
         """Check a new key's permissions on the exchange, then seal and store it."""
         ask = KeysAddRequest.from_wire(params)
-        name, exchange_id, url = ask.account, ask.exchange, ask.url
+        name, exchange_id, url = ask.account, canonical_id(ask.exchange), ask.url  # gateio -> gate
         api_key, secret, password = ask.api_key, ask.secret, ask.password
         allow_unrestricted = ask.allow_unrestricted_ip
         audit_params = {
@@ -269,6 +270,7 @@ class KeyOps(SignerParts):
             pairs=account.policy.config.pairs,
             not_before_ms=created if first is None else min(first, created),
             now_ms=self.clock(),
+            paging=get_venue(account.key.exchange).trade_paging,
         )
         report = await scan.run()
         account.last_leak_check_ms = self.clock()

@@ -84,7 +84,9 @@ class _Base:
         if not client_order_id:
             raise ValidationError("every order needs a client order id (it makes retries idempotent)")
         market = self.market(symbol)
-        params: dict[str, Any] = {"clientOrderId": client_order_id}
+        venue = find_venue(self.exchange_id)
+        sent_id = venue.encode_client_id(client_order_id) if venue is not None else client_order_id
+        params: dict[str, Any] = {"clientOrderId": sent_id}
         if time_in_force is not None:
             params["timeInForce"] = time_in_force
         if order_type is OrderType.LIMIT:
@@ -124,6 +126,14 @@ class _Base:
             return venue.lookup(client_order_id)
         except ValueError as exc:
             raise ValidationError(str(exc)) from None
+
+    def _parse_order(self, raw: dict[str, Any]) -> OrderSnapshot:
+        """Parse a ccxt order, its client order id read back to ours (see ``Venue.client_id_escapes``)."""
+        venue = find_venue(self.exchange_id)
+        sent = raw.get("clientOrderId")
+        if venue is not None and isinstance(sent, str):
+            raw = {**raw, "clientOrderId": venue.decode_client_id(sent)}
+        return parse_order(raw)
 
     @staticmethod
     def _trade_params(from_id: str | None, until_ms: int | None) -> dict[str, Any]:
@@ -250,14 +260,14 @@ class CcxtExchange(_Base):
             raw = self._call(self.client.fetch_order, str(raw["id"]), symbol, self._fetch_params())
             if self._needs_fills(raw):
                 raw = {**raw, "trades": self._call(self.client.fetch_order_trades, str(raw["id"]), symbol)}
-        return parse_order(raw)
+        return self._parse_order(raw)
 
     def fetch_order(
         self, symbol: str, *, exchange_order_id: str | None = None, client_order_id: str | None = None
     ) -> OrderSnapshot:
         """Return one order by exchange id or client order id."""
         oid, params = self._id_args(exchange_order_id, client_order_id)
-        return parse_order(self._call(self.client.fetch_order, oid, symbol, {**self._fetch_params(), **params}))
+        return self._parse_order(self._call(self.client.fetch_order, oid, symbol, {**self._fetch_params(), **params}))
 
     def cancel_order(
         self, symbol: str, *, exchange_order_id: str | None = None, client_order_id: str | None = None
@@ -268,7 +278,7 @@ class CcxtExchange(_Base):
 
     def fetch_open_orders(self, symbol: str | None = None) -> list[OrderSnapshot]:
         """Return open orders, of one market or all."""
-        return [parse_order(o) for o in self._call(self.client.fetch_open_orders, symbol)]
+        return [self._parse_order(o) for o in self._call(self.client.fetch_open_orders, symbol)]
 
     def fetch_my_trades(
         self,
@@ -368,14 +378,15 @@ class AsyncCcxtExchange(_Base):
             if self._needs_fills(raw):
                 trades = await self._call(self.client.fetch_order_trades, str(raw["id"]), symbol)
                 raw = {**raw, "trades": trades}
-        return parse_order(raw)
+        return self._parse_order(raw)
 
     async def fetch_order(
         self, symbol: str, *, exchange_order_id: str | None = None, client_order_id: str | None = None
     ) -> OrderSnapshot:
         """Return one order by exchange id or client order id."""
         oid, params = self._id_args(exchange_order_id, client_order_id)
-        return parse_order(await self._call(self.client.fetch_order, oid, symbol, {**self._fetch_params(), **params}))
+        raw = await self._call(self.client.fetch_order, oid, symbol, {**self._fetch_params(), **params})
+        return self._parse_order(raw)
 
     async def cancel_order(
         self, symbol: str, *, exchange_order_id: str | None = None, client_order_id: str | None = None
@@ -386,7 +397,7 @@ class AsyncCcxtExchange(_Base):
 
     async def fetch_open_orders(self, symbol: str | None = None) -> list[OrderSnapshot]:
         """Return open orders, of one market or all."""
-        return [parse_order(o) for o in await self._call(self.client.fetch_open_orders, symbol)]
+        return [self._parse_order(o) for o in await self._call(self.client.fetch_open_orders, symbol)]
 
     async def fetch_my_trades(
         self,

@@ -94,6 +94,10 @@ class Venue:
     client_id_as_order_id
         For exchanges that take the client order id in place of the order id (Gate), how it
         is written there; then ``lookup_client_id_param`` is not used.
+    client_id_escapes
+        Characters the exchange refuses in a client order id, each written as ``_`` plus a
+        letter (``_`` itself as ``__``), so every id of ours round-trips: KuCoin and Bybit
+        refuse the ``.`` of ``b1-1-tp.0``.
     fetch_order_params
         ccxt ``params`` every ``fetch_order`` needs here (Bybit: ``acknowledged``).
     client_id_max_length
@@ -122,6 +126,7 @@ class Venue:
     lookup_client_id_param: str | None = "clientOrderId"
     client_id_as_order_id: Callable[[str], str] | None = None
     fetch_order_params: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    client_id_escapes: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     client_id_max_length: int = 36
     trade_paging: TradePaging = "trade_id"
     quirks: tuple[str, ...] = ()
@@ -130,6 +135,41 @@ class Venue:
     def client_options(self) -> dict[str, Any]:
         """Return a fresh copy of :attr:`options` (nested dicts copied too)."""
         return {name: dict(value) if isinstance(value, Mapping) else value for name, value in self.options.items()}
+
+    def encode_client_id(self, client_order_id: str) -> str:
+        """Return ``client_order_id`` as this exchange accepts it (see :attr:`client_id_escapes`)."""
+        if not self.client_id_escapes:
+            return client_order_id
+        out = client_order_id.replace("_", "__")
+        for char, code in self.client_id_escapes.items():
+            out = out.replace(char, "_" + code)
+        return out
+
+    def decode_client_id(self, sent: str) -> str:
+        """Return the client order id of ours that :meth:`encode_client_id` wrote as ``sent``.
+
+        An id not written by us (no valid escape) comes back unchanged.
+        """
+        if not self.client_id_escapes or "_" not in sent:
+            return sent
+        codes = {code: char for char, code in self.client_id_escapes.items()}
+        out: list[str] = []
+        i = 0
+        while i < len(sent):
+            char = sent[i]
+            following = sent[i + 1] if i + 1 < len(sent) else ""
+            if char == "_" and following == "_":
+                out.append("_")
+                i += 2
+            elif char == "_" and following in codes:
+                out.append(codes[following])
+                i += 2
+            elif char == "_":
+                return sent  # not one of ours
+            else:
+                out.append(char)
+                i += 1
+        return "".join(out)
 
     def lookup(self, client_order_id: str) -> tuple[str | None, dict[str, Any]]:
         """Return the ccxt ``(id, params)`` that find or cancel an order by ``client_order_id``.
@@ -140,7 +180,7 @@ class Venue:
             The exchange cannot look orders up by client order id.
         """
         if self.client_id_as_order_id is not None:
-            return self.client_id_as_order_id(client_order_id), {}
+            return self.client_id_as_order_id(self.encode_client_id(client_order_id)), {}
         if self.lookup_client_id_param is None:
             raise ValueError(f"{self.title} cannot find an order by client order id; use the exchange's order id")
-        return None, {self.lookup_client_id_param: client_order_id}
+        return None, {self.lookup_client_id_param: self.encode_client_id(client_order_id)}

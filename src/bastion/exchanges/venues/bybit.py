@@ -136,10 +136,11 @@ VENUE = Venue(
     lookup_client_id_param="orderLinkId",
     # ccxt's bybit.fetch_order refuses to run without it: it reads only the last 500 orders.
     fetch_order_params=MappingProxyType({"acknowledged": True}),
+    client_id_escapes=MappingProxyType({".": "d"}),
     trade_paging="time",
     quirks=(
         "ccxt reads the account mode (v5/account/info, v5/user/query-api) before orders and balances",
-        "client order ids are orderLinkId, up to 36 characters",
+        "client order ids are orderLinkId, up to 36 letters, digits, '-' and '_': '.' is sent as '_d', '_' as '__'",
         "fetch_order sees only the account's last 500 orders (ccxt asks for acknowledged=True)",
     ),
 )

@@ -158,6 +158,7 @@ VENUE = Venue(
     revoke_steps=REVOKE,
     lookup_client_id_param="clientOid",
     client_id_max_length=40,
+    client_id_escapes=MappingProxyType({".": "d"}),
     trade_paging="time",
     quirks=(
         "keys have a third part, the passphrase (key version 2: sent HMAC-signed)",
@@ -165,6 +166,7 @@ VENUE = Venue(
         "an IOC order's unfilled rest is reported cancelled, not expired",
         "own trades page by time (startAt), newest first; fills have no fromId",
         "order books come in 20 or 100 levels only",
+        "clientOid takes letters, digits, '-' and '_' only: a '.' of ours is sent as '_d', '_' as '__'",
     ),
     patch_client=markets_without_margin,
 )

@@ -106,7 +106,7 @@ VENUE = Venue(
     trade_paging="time",
     quirks=(
         "keys have a passphrase",
-        "client order ids: letters and digits only, up to 32",
+        "client order ids: letters and digits only, up to 32 (ids with '-' or '.' are refused by OKX)",
         "closed orders and fills are read from the 7-day history",
     ),
 )
