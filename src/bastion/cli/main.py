@@ -47,6 +47,9 @@ def _register() -> None:
     app.add_typer(policy.app, name="policy")
     app.command(name="trade")(trade.trade)
     app.command(name="panic")(trade.panic)
+    from bastion.cli import portfolio
+
+    app.command(name="portfolio")(portfolio.portfolio)
     from bastion.cli import bots, control
 
     control.register(bots.bot_app, bots.deal_app)
