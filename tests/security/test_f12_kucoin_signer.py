@@ -114,3 +114,28 @@ def test_the_signer_protections_hold_on_kucoin(signer_home: InProcessSigner, kuc
             await service.shutdown()
 
     run(main())
+
+
+def test_gateio_is_gate_and_a_key_whose_permissions_cannot_be_read_is_refused(signer_home: InProcessSigner):
+    async def main() -> None:
+        service = await signer_home.start()
+        try:
+            with pytest.raises(Refusal) as refused:
+                await service.handle(
+                    "keys_add",
+                    {
+                        "account": "g",
+                        "exchange": "gateio",
+                        "api_key": "k" * 32,
+                        "secret": "s" * 64,
+                        "passphrase": signer_home.passphrase,
+                    },
+                    OPERATOR,
+                )
+            assert "'gate'" in refused.value.message  # the alias resolved: not "unknown exchange gateio"
+            assert "cannot check that it cannot withdraw" in refused.value.message
+            assert "g" not in service.accounts
+        finally:
+            await service.shutdown()
+
+    run(main())
