@@ -16,9 +16,15 @@ def test_demo_runs_bots_through_the_engine_signer_and_policy():
     assert "max_deviation" in out
     assert "demo-dca opened deal 1" in out
     assert "demo-dca closed deal 1" in out
+    assert "demo-kucoin-dca opened deal" in out
+    assert "demo-kucoin-dca closed deal" in out
+    assert "DCA on the KuCoin flavor: 0 deal(s)" not in out
     assert "Grid: " in out
     assert "Balances" in out
-    assert "Leak check: 0 order(s)" in out
+    assert "Leak check demo: 0 order(s) on the exchange that Bastion did not send, 0 unexplained" in out
+    assert "Leak check demo-kucoin: 0 order(s) on the exchange that Bastion did not send, 0 unexplained" in out
+    assert "Portfolio (bastion portfolio): " in out
+    assert "simulator-kucoin " in out
     assert "Requests to unknown endpoints: 0" in out
     assert "Audit log intact" in out
     assert "Traceback" not in result.stderr

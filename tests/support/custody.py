@@ -123,20 +123,26 @@ class BastionHome:
         *,
         sim_account: str | None = None,
         extra: tuple[str, ...] = (),
+        exchange: str = "simulator",
     ) -> subprocess.CompletedProcess[str]:
-        """``bastion keys add`` for the simulator key of ``sim_account`` (default ``account``), on stdin."""
+        """``bastion keys add`` for the simulator key of ``sim_account`` (default ``account``), on stdin.
+
+        ``exchange="simulator-kucoin"`` for a simulator served with ``--flavor kucoin`` (the key's
+        passphrase is the third line).
+        """
         entry = sim.key(sim_account or account)
+        lines = [entry["api_key"], entry["secret"], *([entry["passphrase"]] if entry.get("passphrase") else [])]
         return self.cli(
             "keys",
             "add",
             "--account",
             account,
             "--exchange",
-            "simulator",
+            exchange,
             "--url",
             sim.url,
             *extra,
-            input=f"{entry['api_key']}\n{entry['secret']}\n",
+            input="".join(f"{line}\n" for line in lines),
         )
 
     def trade(

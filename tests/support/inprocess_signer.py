@@ -60,20 +60,22 @@ class InProcessSigner:
             raise
         return service
 
-    async def add_key(self, service: SignerService, sim: SimulatorProcess, account: str = "alice") -> None:
+    async def add_key(
+        self, service: SignerService, sim: SimulatorProcess, account: str = "alice", *, exchange: str = "simulator"
+    ) -> None:
+        """Add ``account``'s simulator key (``exchange="simulator-kucoin"`` for the KuCoin flavor)."""
         entry = sim.key(account)
-        await service.handle(
-            "keys_add",
-            {
-                "account": account,
-                "exchange": "simulator",
-                "url": sim.url,
-                "api_key": entry["api_key"],
-                "secret": entry["secret"],
-                "passphrase": self.passphrase,
-            },
-            OPERATOR,
-        )
+        params = {
+            "account": account,
+            "exchange": exchange,
+            "url": sim.url,
+            "api_key": entry["api_key"],
+            "secret": entry["secret"],
+            "passphrase": self.passphrase,
+        }
+        if entry.get("passphrase"):
+            params["password"] = entry["passphrase"]
+        await service.handle("keys_add", params, OPERATOR)
 
     async def stop(self, service: SignerService) -> None:
         await service.shutdown()

@@ -124,10 +124,12 @@ def download(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from bastion.exchanges.ccxt.factory import create_client
+    from bastion.exchanges.venues import canonical_id
     from bastion.services.candle_download import DownloadRequest, download_candles, parse_utc
     from bastion.services.candle_files import utc_text
     from bastion.services.candle_store import CandleStore, check_exchange
 
+    exchange = canonical_id(exchange)  # gateio -> gate: one store per exchange
     check_exchange(exchange)
     request = DownloadRequest(
         exchange=exchange,

@@ -35,6 +35,9 @@ if TYPE_CHECKING:
 
 SYMBOL = "BTC/USDT"
 ACCOUNT = "demo"
+#: The second account, on the simulator's KuCoin flavor (the real ccxt kucoin client, a key with a passphrase).
+KUCOIN_ACCOUNT = "demo-kucoin"
+KUCOIN = "simulator-kucoin"
 
 
 def _start_signer(env: dict[str, str]) -> subprocess.Popen[str]:
@@ -57,7 +60,8 @@ def _start_signer(env: dict[str, str]) -> subprocess.Popen[str]:
 def demo(
     max_candles: int = typer.Option(600, help="How many recorded 5-minute candles to replay (600 = ~2 days)."),
 ) -> None:
-    """Run the demo: simulator, vault, signer, engine with a DCA and a grid bot, on recorded BTC/USDT data."""
+    """Run the demo: simulators (Binance and KuCoin flavors), vault, signer, engine with a DCA and a grid bot
+    on the first and a DCA bot on the second, on recorded BTC/USDT data; then the portfolio across both."""
     from bastion.custody.audit import verify
     from bastion.custody.layout import HomeLayout
     from bastion.custody.signer import SignerClient
@@ -68,6 +72,7 @@ def demo(
 
     console = Console(highlight=False, soft_wrap=True)
     entry = generate_entry(ACCOUNT, {"USDT": "10000"})
+    kucoin_entry = generate_entry(KUCOIN_ACCOUNT, {"USDT": "3000"}, passphrase=True)
     passphrase = secrets.token_urlsafe(24)
     with tempfile.TemporaryDirectory(prefix="bastion-demo-") as tmp:
         home = Path(tmp) / "home"
@@ -77,8 +82,14 @@ def demo(
         os.environ["BASTION_HOME"] = str(home)
         os.environ.pop("BASTION_DATABASE_URL", None)
         os.environ.pop("BASTION_KDF_PROFILE", None)
-        with SimulatorProcess(Path(tmp), speed=0, keys=[entry]) as sim:
+        with (
+            SimulatorProcess(Path(tmp) / "binance", speed=0, keys=[entry]) as sim,
+            SimulatorProcess(
+                Path(tmp) / "kucoin", speed=0, keys=[kucoin_entry], extra_args=("--flavor", "kucoin")
+            ) as kucoin,
+        ):
             console.print(f"[bold]Simulator[/] {sim.url} replaying recorded BTC/USDT 5m candles (held still)")
+            console.print(f"[bold]Simulator, KuCoin flavor[/] {kucoin.url} (the same candles, KuCoin's API)")
             created = create_vault(layout, passphrase)
             console.print(f"[bold]Vault[/] {created.header} ({created.kdf}); audit key {created.public_key[:16]}…")
             signer_process = _start_signer(env)
@@ -110,7 +121,28 @@ def demo(
                         f"Policy: {SYMBOL} allowed; max 1000 USDT per order, 10000 per 24 h, 120 orders/min, "
                         "2 % deviation"
                     )
-                    _trade(console, public, signer, sim, max_candles)
+                    added = signer.call(
+                        "keys_add",
+                        account=KUCOIN_ACCOUNT,
+                        exchange=KUCOIN,
+                        url=kucoin.url,
+                        api_key=kucoin_entry["api_key"],
+                        secret=kucoin_entry["secret"],
+                        password=kucoin_entry["passphrase"],
+                        passphrase=passphrase,
+                    )
+                    kucoin_entry.clear()
+                    signer.call(
+                        "policy_set",
+                        account=KUCOIN_ACCOUNT,
+                        changes={"pairs": [SYMBOL], "max_orders_per_minute": 120},
+                        passphrase=passphrase,
+                    )
+                    console.print(
+                        f"KuCoin key ****{added['key_hint']} (key, secret and passphrase) checked through KuCoin's "
+                        f"API-key info, sealed and stored; {SYMBOL} allowed\n"
+                    )
+                    _trade(console, public, signer, (sim, kucoin), max_candles)
             finally:
                 public.close()
                 signer_process.terminate()
@@ -120,6 +152,8 @@ def demo(
             f"Audit log {'intact' if result else 'FAILED'}: {result.entries} entries, head signed by the signer's "
             f"Ed25519 key (bastion audit verify)"
         )
+        if not result:
+            raise typer.Exit(1)
 
 
 DCA_BOT = """
@@ -129,6 +163,25 @@ account = "demo"
 pairs = ["BTC/USDT"]
 base_order_size = "50"
 safety_order_size = "50"
+base_order_type = "market"
+max_safety_orders = 3
+active_safety_orders = 2
+price_deviation_pct = "0.3"
+safety_order_step_scale = "1.5"
+safety_order_volume_scale = "1.5"
+take_profit_pct = "0.4"
+take_profit_type = "total"
+max_active_deals = 1
+start_condition = {type = "asap"}
+"""
+
+KUCOIN_DCA_BOT = """
+name = "demo-kucoin-dca"
+type = "dca"
+account = "demo-kucoin"
+pairs = ["BTC/USDT"]
+base_order_size = "40"
+safety_order_size = "40"
 base_order_type = "market"
 max_safety_orders = 3
 active_safety_orders = 2
@@ -155,7 +208,11 @@ investment_quote = "1000"
 
 
 def _trade(
-    console: Console, public: CcxtExchange, signer: SignerClient, sim: SimulatorProcess, max_candles: int
+    console: Console,
+    public: CcxtExchange,
+    signer: SignerClient,
+    sims: tuple[SimulatorProcess, SimulatorProcess],
+    max_candles: int,
 ) -> None:
     from bastion.services.bots import create_bot, start_bot
     from bastion.services.deals import deal_rows, deal_state
@@ -181,7 +238,7 @@ def _trade(
     except SignerRefused as refused:
         console.print(f"[yellow]refused by the signer's policy[/] buy @ {pumped} (+9 %): {refused}\n")
 
-    for text in (DCA_BOT, GRID_BOT):
+    for text in (DCA_BOT, GRID_BOT, KUCOIN_DCA_BOT):
         created = create_bot(text)
         start_bot(created.name)  # the engine starts next
         console.print(f"bot {created.name} ({created.type}) created and started")
@@ -198,7 +255,8 @@ def _trade(
     seen: dict[int, str] = {}
     try:
         for candle in range(0, max_candles, 2):
-            sim.advance(2)
+            for replay in sims:
+                replay.advance(2)
             time.sleep(0.12)
             for deal in deal_rows():
                 status = deal["status"].value
@@ -219,9 +277,12 @@ def _trade(
     deals = deal_rows()
     grid_deal = next((d["id"] for d in deals if d["bot"] == "demo-grid"), None)
     grid_state = {} if grid_deal is None else deal_state(grid_deal)
-    closed = [d for d in deals if d["status"].value == "closed"]
-    total = sum((d["profit_quote"] or Decimal(0) for d in closed), Decimal(0))
-    console.print(f"\nDCA: {len(closed)} deal(s) closed, profit {total} {market.quote} (fees included)")
+    for bot, venue in (("demo-dca", "Binance flavor"), ("demo-kucoin-dca", "KuCoin flavor")):
+        closed = [d for d in deals if d["status"].value == "closed" and d["bot"] == bot]
+        total = sum((d["profit_quote"] or Decimal(0) for d in closed), Decimal(0))
+        console.print(
+            f"\nDCA on the {venue}: {len(closed)} deal(s) closed, profit {total} {market.quote} (fees included)"
+        )
     console.print(
         f"Grid: {grid_state.get('trips', '0')} buy/sell round trip(s), profit {grid_state.get('profit', '0')} "
         f"{market.quote}"
@@ -232,12 +293,22 @@ def _trade(
     for currency, b in signer.call("balances", account=ACCOUNT).items():
         balances.add_row(currency, b["free"], b["used"], b["total"])
     console.print(balances)
-    [check] = signer.call("keys_check", account=ACCOUNT)
-    console.print(
-        f"Leak check: {len(check['foreign_orders'])} order(s) on the exchange that Bastion did not send; "
-        f"account state {check['state']}"
-    )
-    console.print(f"Requests to unknown endpoints: {len(sim.unknown())}")
+    for name in (ACCOUNT, KUCOIN_ACCOUNT):
+        [check] = signer.call("keys_check", account=name)
+        console.print(
+            f"Leak check {name}: {len(check['foreign_orders'])} order(s) on the exchange that Bastion did not send, "
+            f"{len(check['balance_findings'])} unexplained balance change(s); account state {check['state']}"
+        )
+    _portfolio(console, signer)
+    console.print(f"Requests to unknown endpoints: {sum(len(replay.unknown()) for replay in sims)}")
+
+
+def _portfolio(console: Console, signer: SignerClient) -> None:
+    from bastion.services.portfolio import portfolio
+
+    result = portfolio(quote="USDT", signer=signer)
+    per_exchange = ", ".join(f"{exchange} {_q(total)}" for exchange, total in result.by_exchange.items())
+    console.print(f"Portfolio (bastion portfolio): {_q(result.total)} {result.quote} ({per_exchange})")
 
 
 def _q(value: Decimal | None) -> str:

@@ -19,9 +19,13 @@ EXIT_FINDINGS = 3
 def _needs_password(exchange: str) -> bool:
     import ccxt
 
-    if exchange == "simulator" or exchange not in ccxt.exchanges:
+    from bastion.exchanges.venues import canonical_id, find_venue
+
+    venue = find_venue(exchange)
+    ccxt_id = venue.ccxt_id if venue is not None else canonical_id(exchange)
+    if ccxt_id not in ccxt.exchanges:
         return False
-    return bool(getattr(ccxt, exchange)().requiredCredentials.get("password"))
+    return bool(getattr(ccxt, ccxt_id)().requiredCredentials.get("password"))
 
 
 def read_key_lines(names: list[str]) -> list[str]:
@@ -55,7 +59,10 @@ def _client() -> Any:
 @app.command()
 def add(
     account: Annotated[str, typer.Option(help="Bastion account name (created if new).")],
-    exchange: Annotated[str, typer.Option(help="ccxt exchange id such as binance, or simulator.")],
+    exchange: Annotated[
+        str,
+        typer.Option(help="Exchange id such as binance, kucoin, gate (or gateio), simulator, simulator-kucoin."),
+    ],
     url: Annotated[str | None, typer.Option(help="Simulator URL such as http://127.0.0.1:8765.")] = None,
     allow_unrestricted_ip: Annotated[
         bool, typer.Option("--allow-unrestricted-ip", help="Accept a live key without an IP restriction.")

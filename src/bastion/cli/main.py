@@ -50,9 +50,11 @@ def _register() -> None:
     app.add_typer(policy.app, name="policy")
     app.command(name="trade")(trade.trade)
     app.command(name="panic")(trade.panic)
-    from bastion.cli import accounts, bots, control
+    from bastion.cli import accounts, portfolio
 
     app.add_typer(accounts.app, name="account")
+    app.command(name="portfolio")(portfolio.portfolio)
+    from bastion.cli import bots, control
 
     control.register(bots.bot_app, bots.deal_app)
     app.add_typer(bots.bot_app, name="bot")

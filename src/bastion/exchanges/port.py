@@ -38,6 +38,8 @@ class Ticker:
     base_volume: Decimal | None
     quote_volume: Decimal | None
     timestamp_ms: int | None
+    #: The price 24 h ago (the 24 h window's open), when the exchange reports it.
+    open_24h: Decimal | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

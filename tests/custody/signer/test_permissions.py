@@ -308,10 +308,18 @@ def test_check_key_raises_key_refused_listing_every_reason():
 
 
 def test_unknown_exchanges_are_errors_naming_the_supported_ones():
-    with pytest.raises(ExchangeError, match="supported exchange ids: simulator, binance, okx, bybit, kucoin"):
-        assess(perms(), exchange_id="kraken", allow_unrestricted_ip=False)
-    with pytest.raises(ExchangeError, match="'kraken'"):
-        asyncio.run(fetch_permissions(object(), "kraken"))
+    with pytest.raises(ExchangeError, match="supported exchange ids: binance, kucoin, okx, bybit, kraken, coinbase"):
+        assess(perms(), exchange_id="bitfinex", allow_unrestricted_ip=False)
+    with pytest.raises(ExchangeError, match="'bitfinex'"):
+        asyncio.run(fetch_permissions(object(), "bitfinex"))
+
+
+@pytest.mark.parametrize("exchange_id", ["gate", "gateio"])
+def test_keys_of_exchanges_that_do_not_report_permissions_are_refused_saying_why(exchange_id):
+    with pytest.raises(ExchangeError, match="does not report what a key may do"):
+        assess(perms(), exchange_id=exchange_id, allow_unrestricted_ip=True)
+    with pytest.raises(ExchangeError, match="cannot check that it cannot withdraw"):
+        asyncio.run(fetch_permissions(object(), exchange_id))
 
 
 # --- fetch_permissions --------------------------------------------------------------------------

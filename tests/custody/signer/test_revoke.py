@@ -13,6 +13,9 @@ API_PAGES = {
     "okx": "https://www.okx.com/account/my-api",
     "bybit": "https://www.bybit.com/app/user/api-management",
     "kucoin": "https://www.kucoin.com/account/api",
+    "gate": "https://www.gate.com/myaccount/apiv4keys",
+    "kraken": "https://pro.kraken.com/app/settings/api",
+    "coinbase": "https://portal.cdp.coinbase.com/access/api",
 }
 
 
@@ -60,9 +63,9 @@ def test_the_simulator_variant_removes_the_key_from_its_keys_file_and_restarts()
 
 
 def test_other_ccxt_exchanges_get_generic_steps_naming_their_website():
-    steps = revoke_instructions("gate")
+    steps = revoke_instructions("bitstamp")
     numbered(steps)
-    assert "gate's website (https://" in steps[0]
+    assert "bitstamp's website (https://" in steps[0]
     assert "delete it" in steps[1]
 
 
@@ -74,6 +77,6 @@ def test_ids_that_are_not_plain_names_are_not_echoed():
 
 
 def test_steps_never_ask_for_or_show_a_secret():
-    for exchange_id in (*API_PAGES, "simulator", "gate"):
+    for exchange_id in (*API_PAGES, "simulator", "simulator-kucoin", "gate", "kraken", "coinbase", "bitstamp"):
         text = " ".join(revoke_instructions(exchange_id)).lower()
         assert re.search(r"\bsecret\b|passphrase", text) is None

@@ -10,13 +10,14 @@ passes through, after signing and before any I/O). The wrapper refuses, with
   trailing slash, or any character outside ``A-Z a-z 0-9 / _ . -``;
 - whose exact (HTTP method, path) pair is not on the exchange's list below.
 
-Each list holds the public market data the signer reads for its own reference prices and the
+The lists live in the exchange modules (:mod:`bastion.exchanges.venues`, one per exchange):
+each holds the public market data the signer reads for its own reference prices and the
 private calls of its narrow RPC (place, cancel and get an order, open and closed orders,
 balances, own trades, the key's permissions), spot only. Nothing that withdraws, transfers,
 creates sub-accounts, changes API keys, borrows or touches margin/futures is on any list.
-The paths are those ccxt 4.5.90 requests for the unified spot methods (read from its
-``binance.py``, ``okx.py``, ``bybit.py`` and ``kucoin.py``, and checked by recording the
-requests of each unified method with the network cut off).
+The paths are those ccxt 4.5.90 requests for the unified spot methods (read from its API
+definitions, and checked by recording the requests of each unified method with the network
+cut off: ``tests/exchanges/venues``).
 
 The guard also sets the few ccxt options that keep the unified spot methods inside the lists
 (spot markets only, no currency list, OKX single-order endpoint, KuCoin classic account without
@@ -30,123 +31,17 @@ from __future__ import annotations
 
 import inspect
 import re
-from collections.abc import Callable, Iterator
-from types import MappingProxyType
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
 from bastion.errors import ConfigError, ForbiddenEndpoint
+from bastion.exchanges.venues import VENUES, Venue, get_venue
 
 __all__ = ["SUPPORTED_EXCHANGES", "allowed_endpoints", "guard_client", "spot_options"]
 
-_GET, _POST, _DELETE = "GET", "POST", "DELETE"
-
-# (method, path, what for). ``{name}`` is one path segment of letters, digits, '_' or '-'.
-_BINANCE: tuple[tuple[str, str, str], ...] = (
-    (_GET, "/api/v3/exchangeInfo", "markets (load_markets)"),
-    (_GET, "/api/v3/ticker/24hr", "24h ticker (fetch_ticker, fetch_tickers)"),
-    (_GET, "/api/v3/ticker/bookTicker", "best bid/ask (fetch_bids_asks)"),
-    (_GET, "/api/v3/depth", "order book (fetch_order_book)"),
-    (_GET, "/api/v3/time", "server time (fetch_time, time-difference adjustment)"),
-    (_POST, "/api/v3/order", "place an order (create_order)"),
-    (_DELETE, "/api/v3/order", "cancel one order (cancel_order)"),
-    (_GET, "/api/v3/order", "one order (fetch_order)"),
-    (_GET, "/api/v3/openOrders", "open orders (fetch_open_orders)"),
-    (_GET, "/api/v3/allOrders", "all orders (fetch_orders, fetch_closed_orders)"),
-    (_GET, "/api/v3/account", "balances (fetch_balance)"),
-    (_GET, "/api/v3/myTrades", "own trades (fetch_my_trades)"),
-    (_GET, "/sapi/v1/account/apiRestrictions", "the key's permissions"),
-)
-
-_OKX: tuple[tuple[str, str, str], ...] = (
-    (_GET, "/api/v5/public/instruments", "markets (load_markets, instType=SPOT)"),
-    (_GET, "/api/v5/market/ticker", "24h ticker with best bid/ask (fetch_ticker)"),
-    (_GET, "/api/v5/market/tickers", "24h tickers (fetch_tickers)"),
-    (_GET, "/api/v5/market/books", "order book (fetch_order_book)"),
-    (_GET, "/api/v5/public/time", "server time (fetch_time)"),
-    (_POST, "/api/v5/trade/order", "place one order (create_order, options createOrder=privatePostTradeOrder)"),
-    (_POST, "/api/v5/trade/cancel-order", "cancel one order (cancel_order)"),
-    (_GET, "/api/v5/trade/order", "one order (fetch_order)"),
-    (_GET, "/api/v5/trade/orders-pending", "open orders (fetch_open_orders)"),
-    (_GET, "/api/v5/trade/orders-history", "closed orders, last 7 days (fetch_closed_orders)"),
-    (_GET, "/api/v5/trade/fills-history", "own trades (fetch_my_trades)"),
-    (_GET, "/api/v5/account/balance", "balances (fetch_balance)"),
-    (_GET, "/api/v5/account/config", "the key's permissions (perm, ip)"),
-)
-
-_BYBIT: tuple[tuple[str, str, str], ...] = (
-    (_GET, "/v5/market/instruments-info", "markets (load_markets, category=spot)"),
-    (_GET, "/v5/market/tickers", "24h ticker with best bid/ask (fetch_ticker, fetch_bids_asks)"),
-    (_GET, "/v5/market/orderbook", "order book (fetch_order_book)"),
-    (_GET, "/v5/market/time", "server time (fetch_time)"),
-    (_POST, "/v5/order/create", "place an order (create_order)"),
-    (_POST, "/v5/order/cancel", "cancel one order (cancel_order)"),
-    (_GET, "/v5/order/realtime", "open orders and one recent order (fetch_open_orders, fetch_order)"),
-    (_GET, "/v5/order/history", "closed orders (fetch_closed_orders)"),
-    (_GET, "/v5/execution/list", "own trades (fetch_my_trades)"),
-    (_GET, "/v5/account/wallet-balance", "balances (fetch_balance)"),
-    (_GET, "/v5/account/info", "account mode; ccxt reads it before orders and balances"),
-    (_GET, "/v5/user/query-api", "the key's permissions; ccxt also reads it before orders and balances"),
-)
-
-# KuCoin: ccxt uses the high-frequency (hf) endpoints when the account has an hf trading account
-# (GET /api/v1/hf/accounts/opened), the classic ones otherwise; both are listed.
-_KUCOIN: tuple[tuple[str, str, str], ...] = (
-    (_GET, "/api/v2/symbols", "markets (load_markets)"),
-    (_GET, "/api/v1/market/allTickers", "24h tickers and fee rates (load_markets, fetch_tickers)"),
-    (_GET, "/api/v1/market/stats", "24h ticker with best bid/ask (fetch_ticker)"),
-    (_GET, "/api/v1/market/orderbook/level2_20", "order book, 20 levels (fetch_order_book)"),
-    (_GET, "/api/v1/market/orderbook/level2_100", "order book, 100 levels (fetch_order_book)"),
-    (_GET, "/api/v1/timestamp", "server time (fetch_time)"),
-    (_GET, "/api/v1/hf/accounts/opened", "whether the account trades through hf endpoints (load_markets)"),
-    (_POST, "/api/v1/hf/orders", "place an order, hf (create_order)"),
-    (_POST, "/api/v1/orders", "place an order, classic (create_order)"),
-    (_DELETE, "/api/v1/hf/orders/{orderId}", "cancel one order, hf (cancel_order)"),
-    (_DELETE, "/api/v1/hf/orders/client-order/{clientOid}", "cancel one order by client id, hf"),
-    (_DELETE, "/api/v1/orders/{orderId}", "cancel one order, classic (cancel_order)"),
-    (_DELETE, "/api/v1/order/client-order/{clientOid}", "cancel one order by client id, classic"),
-    (_GET, "/api/v1/hf/orders/{orderId}", "one order, hf (fetch_order)"),
-    (_GET, "/api/v1/hf/orders/client-order/{clientOid}", "one order by client id, hf"),
-    (_GET, "/api/v1/orders/{orderId}", "one order, classic (fetch_order)"),
-    (_GET, "/api/v1/order/client-order/{clientOid}", "one order by client id, classic"),
-    (_GET, "/api/v1/hf/orders/active", "open orders, hf (fetch_open_orders)"),
-    (_GET, "/api/v1/hf/orders/done", "closed orders, hf (fetch_closed_orders)"),
-    (_GET, "/api/v1/orders", "open and closed orders, classic"),
-    (_GET, "/api/v1/accounts", "balances (fetch_balance)"),
-    (_GET, "/api/v1/hf/fills", "own trades, hf (fetch_my_trades)"),
-    (_GET, "/api/v1/fills", "own trades, classic (fetch_my_trades)"),
-    (_GET, "/api/v1/user/api-key", "the key's permissions (permission, ipWhitelist)"),
-)
-
-_LISTS: MappingProxyType[str, tuple[tuple[str, str, str], ...]] = MappingProxyType(
-    {"binance": _BINANCE, "simulator": _BINANCE, "okx": _OKX, "bybit": _BYBIT, "kucoin": _KUCOIN}
-)
-
 #: Exchange ids the signer has an allowlist for.
-SUPPORTED_EXCHANGES: tuple[str, ...] = tuple(_LISTS)
-
-# The ccxt client class behind each id ("simulator" is ccxt's binance pointed at loopback).
-_CCXT_ID = {"simulator": "binance"}
-
-_SPOT_OPTIONS: MappingProxyType[str, dict[str, Any]] = MappingProxyType(
-    {
-        "binance": {
-            "fetchMarkets": {"types": ["spot"]},
-            "fetchCurrencies": False,
-            "fetchMargins": False,
-            "defaultType": "spot",
-        },
-        "simulator": {
-            "fetchMarkets": {"types": ["spot"]},
-            "fetchCurrencies": False,
-            "fetchMargins": False,
-            "defaultType": "spot",
-        },
-        "okx": {"fetchMarkets": {"types": ["spot"]}, "defaultType": "spot", "createOrder": "privatePostTradeOrder"},
-        "bybit": {"fetchMarkets": {"types": ["spot"]}, "defaultType": "spot"},
-        "kucoin": {"fetchMarkets": {"types": ["spot"]}, "defaultType": "spot", "uta": False},
-    }
-)
+SUPPORTED_EXCHANGES: tuple[str, ...] = tuple(VENUES)
 
 _SEGMENT = r"[A-Za-z0-9_-]{1,128}"
 _PATH_CHARS = re.compile(r"^[A-Za-z0-9/_.-]+$")
@@ -156,14 +51,18 @@ _GUARD_MARK = "__bastion_endpoint_guard__"
 _SHOWN = 120  # longest path shown in a message
 
 
-def _supported(exchange_id: str) -> tuple[tuple[str, str, str], ...]:
+def _venue(exchange_id: str) -> Venue:
     try:
-        return _LISTS[exchange_id]
-    except (KeyError, TypeError):
+        return get_venue(exchange_id)
+    except ConfigError:
         raise ConfigError(
             f"the signer has no endpoint allowlist for exchange {exchange_id!r}; "
             f"supported exchange ids: {', '.join(SUPPORTED_EXCHANGES)}"
         ) from None
+
+
+def _supported(exchange_id: str) -> tuple[tuple[str, str, str], ...]:
+    return tuple((e.method, e.path, e.why) for e in _venue(exchange_id).endpoints)
 
 
 def allowed_endpoints(exchange_id: str) -> tuple[tuple[str, str], ...]:
@@ -190,10 +89,7 @@ def spot_options(exchange_id: str) -> dict[str, Any]:
     ConfigError
         No allowlist for ``exchange_id``.
     """
-    _supported(exchange_id)
-    return {
-        name: dict(value) if isinstance(value, dict) else value for name, value in _SPOT_OPTIONS[exchange_id].items()
-    }
+    return _venue(exchange_id).client_options()
 
 
 def _compile(
@@ -201,7 +97,7 @@ def _compile(
 ) -> tuple[frozenset[tuple[str, str]], tuple[tuple[str, re.Pattern[str]], ...]]:
     exact = frozenset((m, p) for m, p, _ in entries if "{" not in p)
     templates = tuple(
-        (m, re.compile("^" + re.sub(r"\\\{[A-Za-z]+\\\}", _SEGMENT, re.escape(p)) + "$"))
+        (m, re.compile("^" + re.sub(r"\\\{[A-Za-z_]+\\\}", _SEGMENT, re.escape(p)) + "$"))
         for m, p, _ in entries
         if "{" in p
     )
@@ -308,36 +204,18 @@ class _Guard:
             raise self._refuse(method, path, "the client has a URL-rewriting proxy, which would receive the request")
 
 
-def _apply_spot_options(client: Any, exchange_id: str) -> None:
-    for name, value in _SPOT_OPTIONS[exchange_id].items():
+def _apply_spot_options(client: Any, venue: Venue) -> None:
+    for name, value in venue.client_options().items():
         current = client.options.get(name)
         if isinstance(value, dict) and isinstance(current, dict):
             client.options[name] = {**current, **value}
         else:
-            client.options[name] = dict(value) if isinstance(value, dict) else value
+            client.options[name] = value
     # ccxt's load_markets calls fetch_currencies when has['fetchCurrencies'] is True; on these
     # exchanges that is a private wallet endpoint (withdrawal fees and networks).
     client.has = {**client.has, "fetchCurrencies": False}
-    if exchange_id == "kucoin":
-        _kucoin_markets_without_margin(client)
-
-
-def _kucoin_markets_without_margin(client: Any) -> None:
-    # ccxt's kucoin.fetch_markets lists cross and isolated margin symbols (private margin
-    # endpoints) unless it gets params={'marginables': False}; load_markets passes its params on.
-    original: Callable[..., Any] = client.fetch_markets
-    if inspect.iscoroutinefunction(original):
-
-        async def fetch_markets_async(params: dict[str, Any] | None = None) -> Any:
-            return await original({"marginables": False, **(params or {})})
-
-        client.fetch_markets = fetch_markets_async
-    else:
-
-        def fetch_markets(params: dict[str, Any] | None = None) -> Any:
-            return original({"marginables": False, **(params or {})})
-
-        client.fetch_markets = fetch_markets
+    if venue.patch_client is not None:
+        venue.patch_client(client)
 
 
 def guard_client(client: Any, exchange_id: str) -> Any:
@@ -352,9 +230,9 @@ def guard_client(client: Any, exchange_id: str) -> Any:
     ----------
     client
         A ``ccxt.Exchange`` or ``ccxt.async_support`` client of the matching class (ccxt's
-        ``binance`` for ``"simulator"``).
+        ``binance`` for ``"simulator"``, ``kucoin`` for ``"simulator-kucoin"``).
     exchange_id
-        ``"binance"``, ``"okx"``, ``"bybit"``, ``"kucoin"`` or ``"simulator"``.
+        An id of :data:`SUPPORTED_EXCHANGES` (or an alias such as ``"gateio"``).
 
     Raises
     ------
@@ -363,9 +241,10 @@ def guard_client(client: Any, exchange_id: str) -> Any:
         API hosts are not on loopback; a client already guarded for another exchange id; or a
         client without API URLs.
     """
-    _supported(exchange_id)
+    venue = _venue(exchange_id)
+    exchange_id = venue.id
     client_id = getattr(client, "id", None)
-    expected_id = _CCXT_ID.get(exchange_id, exchange_id)
+    expected_id = venue.ccxt_id
     if client_id != expected_id:
         raise ConfigError(
             f"guard_client: expected a ccxt {expected_id!r} client for exchange id {exchange_id!r}, got {client_id!r}"
@@ -380,9 +259,9 @@ def guard_client(client: Any, exchange_id: str) -> Any:
     origins = _configured_origins(client)
     if not origins:
         raise ConfigError(f"guard_client: the {client_id} client has no API URLs in urls['api']")
-    if exchange_id == "simulator" and any(host not in _LOOPBACK_HOSTS for _, host, _ in origins):
+    if venue.simulator and any(host not in _LOOPBACK_HOSTS for _, host, _ in origins):
         raise ConfigError(
-            "guard_client: a 'simulator' client must point at loopback (127.0.0.1); "
+            f"guard_client: a {exchange_id!r} client must point at loopback (127.0.0.1); "
             f"its API hosts are {', '.join(sorted({h for _, h, _ in origins}))}"
         )
     guard = _Guard(exchange_id, origins)
@@ -402,6 +281,6 @@ def guard_client(client: Any, exchange_id: str) -> Any:
 
         wrapper = fetch
     setattr(wrapper, _GUARD_MARK, exchange_id)
-    _apply_spot_options(client, exchange_id)
+    _apply_spot_options(client, venue)
     client.fetch = wrapper
     return client

@@ -33,6 +33,7 @@ from bastion.errors import (
 )
 from bastion.exchanges.credentials import ApiCredentials
 from bastion.exchanges.port import ApiRestrictions
+from bastion.exchanges.venues import canonical_id, get_venue
 from bastion.storage import AccountRepository, ApiKeyRecord, ApiKeyRepository, PolicyRepository
 
 __all__ = ["KeyOps"]
@@ -50,7 +51,7 @@ class KeyOps(SignerParts):
         ask = KeysAddRequest.from_wire(params)
         audit_params = {
             "account": ask.account,
-            "exchange": ask.exchange,
+            "exchange": canonical_id(ask.exchange),  # gateio -> gate
             "url": ask.url,
             "allow_unrestricted_ip": ask.allow_unrestricted_ip,
         }
@@ -112,7 +113,7 @@ class KeyOps(SignerParts):
     ) -> dict[str, Any]:
         """Check a key's permissions on the exchange, then seal and store it (the vault passphrase or
         the sealed blob was checked by the caller)."""
-        name, exchange_id, url = audit_params["account"], audit_params["exchange"], audit_params["url"]
+        name, exchange_id, url = audit_params["account"], canonical_id(audit_params["exchange"]), audit_params["url"]
         allow_unrestricted = bool(audit_params["allow_unrestricted_ip"])
         secrets_ = tuple(s for s in (credentials.api_key, credentials.secret, credentials.password) if s)
         if name in self.accounts:
@@ -321,6 +322,7 @@ class KeyOps(SignerParts):
             pairs=account.policy.config.pairs,
             not_before_ms=created if first is None else min(first, created),
             now_ms=self.clock(),
+            paging=get_venue(account.key.exchange).trade_paging,
         )
         report = await scan.run()
         account.last_leak_check_ms = self.clock()

@@ -33,6 +33,7 @@ from typing import Any, NamedTuple, Protocol
 
 from bastion.errors import ExchangeError
 from bastion.exchanges.port import Balance, OrderSnapshot, Trade
+from bastion.exchanges.venues import TradePaging
 
 __all__ = [
     "PAGE",
@@ -329,7 +330,13 @@ class ScanExchange(Protocol):
         self, symbol: str, *, exchange_order_id: str | None = None, client_order_id: str | None = None
     ) -> OrderSnapshot: ...
     async def fetch_my_trades(
-        self, symbol: str, *, since_ms: int | None = None, limit: int | None = None, from_id: str | None = None
+        self,
+        symbol: str,
+        *,
+        since_ms: int | None = None,
+        limit: int | None = None,
+        from_id: str | None = None,
+        until_ms: int | None = None,
     ) -> list[Trade]: ...
 
 
@@ -387,6 +394,14 @@ class LeakScan:
         The signer's clock, for the new checkpoint.
     page
         Trades per request.
+    paging
+        How the exchange pages own trades (the venue's ``trade_paging``): ``"trade_id"``, from
+        the trade after the last one read (Binance ``fromId``); ``"time"``, from the millisecond
+        after the newest trade read, a full page narrowed by its oldest time until a page is not
+        full (KuCoin ``startAt``/``endAt``, newest first; its trade ids need not be numbers). The
+        checkpoint keeps, per symbol, the last trade id or the newest trade time accordingly (a
+        trade landing later in that same millisecond is not read; the balance reconciliation
+        reports it as unexplained, so it is never silently lost).
     """
 
     def __init__(
@@ -398,6 +413,7 @@ class LeakScan:
         not_before_ms: int,
         now_ms: int,
         page: int = PAGE,
+        paging: TradePaging = "trade_id",
     ) -> None:
         self.exchange = exchange
         self.sent = sent
@@ -405,6 +421,7 @@ class LeakScan:
         self.not_before_ms = not_before_ms
         self.now_ms = now_ms
         self.page = page
+        self.paging = paging
         self.requests = 0
         start = sent.checkpoint
         self._last_ids: dict[str, int] = dict(start.last_trade_ids) if start is not None else {}
@@ -477,6 +494,8 @@ class LeakScan:
 
     async def _page_through(self, symbol: str) -> list[Trade]:
         """Read every trade of ``symbol`` after the last one read; return the new ones."""
+        if self.paging == "time":
+            return await self._page_by_time(symbol)
         fresh: list[Trade] = []
         while True:
             last = self._last_ids.get(symbol)
@@ -501,6 +520,32 @@ class LeakScan:
                 self._last_ids[symbol] = newest
             if len(page) < self.page or newest == last:
                 break
+        self._trades.extend(fresh)
+        return fresh
+
+    async def _page_by_time(self, symbol: str) -> list[Trade]:
+        """Read every trade of ``symbol`` after the newest time read, however the exchange orders a page."""
+        last = self._last_ids.get(symbol)
+        since = self.not_before_ms if last is None else max(last + 1, self.not_before_ms)
+        found: dict[str, Trade] = {}
+        until: int | None = None  # open-ended first: a fill landing now is read, not left unexplained
+        while True:
+            page = await self._call(
+                self.exchange.fetch_my_trades(symbol, since_ms=since, limit=self.page, until_ms=until)
+            )
+            for trade in page:
+                if trade.timestamp_ms >= since and (until is None or trade.timestamp_ms <= until):
+                    found.setdefault(trade.trade_id, trade)
+            if len(page) < self.page:
+                break
+            oldest = min(trade.timestamp_ms for trade in page)
+            # Inclusive: trades sharing that millisecond are read again, once (by trade id). A
+            # full page within one millisecond cannot be paged inside it: go below it; a trade
+            # missed there shows as an unexplained balance change, never as nothing.
+            until = oldest if until is None or oldest < until else oldest - 1
+        fresh = sorted(found.values(), key=lambda t: (t.timestamp_ms, t.trade_id))
+        if fresh:
+            self._last_ids[symbol] = max(last or 0, fresh[-1].timestamp_ms)
         self._trades.extend(fresh)
         return fresh
 

@@ -83,9 +83,10 @@ from bastion.errors import (
     ValidationError,
 )
 from bastion.exchanges.ccxt.adapter import AsyncCcxtExchange
-from bastion.exchanges.ccxt.factory import SIMULATOR_ID, create_client
+from bastion.exchanges.ccxt.factory import create_client
 from bastion.exchanges.credentials import ApiCredentials
 from bastion.exchanges.port import OrderSnapshot
+from bastion.exchanges.venues import find_venue
 from bastion.services.notify import Notifier
 from bastion.storage import ApiKeyRecord, ApiKeyRepository, PolicyRepository
 
@@ -494,7 +495,8 @@ class SignerService(PolicyOps, KeyOps, AuditOps):
         as_of = received
         # The simulator replays recorded history, so its tickers carry market time, not wall
         # time: date them by arrival. Live exchanges' own timestamps count (older one wins).
-        if account.key.exchange != SIMULATOR_ID and ticker.timestamp_ms is not None:
+        venue = find_venue(account.key.exchange)
+        if (venue is None or not venue.simulator) and ticker.timestamp_ms is not None:
             as_of = min(ticker.timestamp_ms, received)
         reference = ReferenceMarket(
             symbol=symbol,

@@ -27,6 +27,7 @@ from bastion.exchanges.ccxt.parse import (
 )
 from bastion.exchanges.credentials import ApiCredentials
 from bastion.exchanges.port import ApiRestrictions, Balance, OrderBook, OrderSnapshot, Ticker, Trade
+from bastion.exchanges.venues import canonical_id, find_venue
 
 __all__ = ["AsyncCcxtExchange", "CcxtExchange"]
 
@@ -83,7 +84,9 @@ class _Base:
         if not client_order_id:
             raise ValidationError("every order needs a client order id (it makes retries idempotent)")
         market = self.market(symbol)
-        params: dict[str, Any] = {"clientOrderId": client_order_id}
+        venue = find_venue(self.exchange_id)
+        sent_id = venue.encode_client_id(client_order_id) if venue is not None else client_order_id
+        params: dict[str, Any] = {"clientOrderId": sent_id}
         if time_in_force is not None:
             params["timeInForce"] = time_in_force
         if order_type is OrderType.LIMIT:
@@ -110,19 +113,56 @@ class _Base:
         market.check_amount(amount)
         return (symbol, "market", side, str(amount), None), params
 
-    @staticmethod
-    def _id_args(exchange_order_id: str | None, client_order_id: str | None) -> tuple[str | None, dict[str, Any]]:
+    def _id_args(self, exchange_order_id: str | None, client_order_id: str | None) -> tuple[str | None, dict[str, Any]]:
         if exchange_order_id is None and client_order_id is None:
             raise ValidationError("give exchange_order_id or client_order_id to find an order")
         if exchange_order_id is not None:
             return exchange_order_id, {}
-        return None, {"origClientOrderId": client_order_id, "clientOrderId": client_order_id}
+        assert client_order_id is not None
+        venue = find_venue(self.exchange_id)
+        if venue is None:  # an exchange without a module: ccxt's unified parameter
+            return None, {"clientOrderId": client_order_id}
+        try:
+            return venue.lookup(client_order_id)
+        except ValueError as exc:
+            raise ValidationError(str(exc)) from None
+
+    def _parse_order(self, raw: dict[str, Any]) -> OrderSnapshot:
+        """Parse a ccxt order, its client order id read back to ours (see ``Venue.client_id_escapes``)."""
+        venue = find_venue(self.exchange_id)
+        sent = raw.get("clientOrderId")
+        if venue is not None and isinstance(sent, str):
+            raw = {**raw, "clientOrderId": venue.decode_client_id(sent)}
+        return parse_order(raw)
 
     @staticmethod
-    def _restrictions_method(client: Any) -> Callable[..., Any]:
-        method = getattr(client, "sapi_get_account_apirestrictions", None)
+    def _trade_params(from_id: str | None, until_ms: int | None) -> dict[str, Any]:
+        params: dict[str, Any] = {}
+        if from_id is not None:
+            params["fromId"] = from_id
+        if until_ms is not None:
+            params["until"] = until_ms  # ccxt's unified "until" (KuCoin endAt, ...)
+        return params
+
+    def _fetch_params(self) -> dict[str, Any]:
+        venue = find_venue(self.exchange_id)
+        return dict(venue.fetch_order_params) if venue is not None else {}
+
+    def _restrictions(self, raw: Any) -> ApiRestrictions:
+        venue = find_venue(self.exchange_id)
+        if venue is not None and venue.parse_permissions is not None:
+            return venue.parse_permissions(raw)
+        return parse_api_restrictions(raw)
+
+    def _restrictions_method(self) -> Callable[..., Any]:
+        venue = find_venue(self.exchange_id)
+        name = venue.permission_method if venue is not None else None
+        method = getattr(self.client, name, None) if name is not None else None
         if method is None:
-            raise ExchangeError(f"{client.id}: reading API key permissions is not implemented for this exchange yet")
+            raise ExchangeError(
+                f"{self.exchange_id}: reading API key permissions is not supported for this exchange",
+                exchange=self.exchange_id,
+            )
         return method
 
     @staticmethod
@@ -167,7 +207,7 @@ class CcxtExchange(_Base):
         client: Any | None = None,
         timeout_ms: int = 10_000,
     ) -> None:
-        self.exchange_id = exchange_id
+        self.exchange_id = canonical_id(exchange_id)
         self.client = client or create_client(exchange_id, credentials=credentials, url=url, timeout_ms=timeout_ms)
         self._markets = {}
 
@@ -175,7 +215,7 @@ class CcxtExchange(_Base):
         try:
             return method(*args, **kwargs)
         except ccxt.BaseError as exc:
-            raise translate(exc, self.client) from None
+            raise translate(exc, self.client, exchange=self.exchange_id) from None
 
     def load_markets(self, *, reload: bool = False) -> dict[str, Market]:
         """Load (or reload) the exchange's spot markets."""
@@ -217,17 +257,17 @@ class CcxtExchange(_Base):
 
     def _complete(self, symbol: str, raw: dict[str, Any]) -> OrderSnapshot:
         if self._acknowledged_only(raw):
-            raw = self._call(self.client.fetch_order, str(raw["id"]), symbol, {})
+            raw = self._call(self.client.fetch_order, str(raw["id"]), symbol, self._fetch_params())
             if self._needs_fills(raw):
                 raw = {**raw, "trades": self._call(self.client.fetch_order_trades, str(raw["id"]), symbol)}
-        return parse_order(raw)
+        return self._parse_order(raw)
 
     def fetch_order(
         self, symbol: str, *, exchange_order_id: str | None = None, client_order_id: str | None = None
     ) -> OrderSnapshot:
         """Return one order by exchange id or client order id."""
         oid, params = self._id_args(exchange_order_id, client_order_id)
-        return parse_order(self._call(self.client.fetch_order, oid, symbol, params))
+        return self._parse_order(self._call(self.client.fetch_order, oid, symbol, {**self._fetch_params(), **params}))
 
     def cancel_order(
         self, symbol: str, *, exchange_order_id: str | None = None, client_order_id: str | None = None
@@ -238,13 +278,19 @@ class CcxtExchange(_Base):
 
     def fetch_open_orders(self, symbol: str | None = None) -> list[OrderSnapshot]:
         """Return open orders, of one market or all."""
-        return [parse_order(o) for o in self._call(self.client.fetch_open_orders, symbol)]
+        return [self._parse_order(o) for o in self._call(self.client.fetch_open_orders, symbol)]
 
     def fetch_my_trades(
-        self, symbol: str, *, since_ms: int | None = None, limit: int | None = None, from_id: str | None = None
+        self,
+        symbol: str,
+        *,
+        since_ms: int | None = None,
+        limit: int | None = None,
+        from_id: str | None = None,
+        until_ms: int | None = None,
     ) -> list[Trade]:
-        """Return our own trades in a market (from trade id ``from_id`` on, when given)."""
-        params = {} if from_id is None else {"fromId": from_id}
+        """Return our own trades in a market (from trade id ``from_id`` on, up to ``until_ms``, when given)."""
+        params = self._trade_params(from_id, until_ms)
         return self._parse_trades(self._call(self.client.fetch_my_trades, symbol, since_ms, limit, params))
 
     def fetch_order_trades(self, symbol: str, exchange_order_id: str) -> list[Trade]:
@@ -254,7 +300,7 @@ class CcxtExchange(_Base):
 
     def fetch_api_restrictions(self) -> ApiRestrictions:
         """Return what the API key may do."""
-        return parse_api_restrictions(self._call(self._restrictions_method(self.client)))
+        return self._restrictions(self._call(self._restrictions_method()))
 
     def close(self) -> None:
         """Release the client's HTTP session."""
@@ -275,7 +321,7 @@ class AsyncCcxtExchange(_Base):
         client: Any | None = None,
         timeout_ms: int = 10_000,
     ) -> None:
-        self.exchange_id = exchange_id
+        self.exchange_id = canonical_id(exchange_id)
         self.client = client or create_client(
             exchange_id, asynchronous=True, credentials=credentials, url=url, timeout_ms=timeout_ms
         )
@@ -285,7 +331,7 @@ class AsyncCcxtExchange(_Base):
         try:
             return await method(*args, **kwargs)
         except ccxt.BaseError as exc:
-            raise translate(exc, self.client) from None
+            raise translate(exc, self.client, exchange=self.exchange_id) from None
 
     async def load_markets(self, *, reload: bool = False) -> dict[str, Market]:
         """Load (or reload) the exchange's spot markets."""
@@ -328,18 +374,19 @@ class AsyncCcxtExchange(_Base):
 
     async def _complete(self, symbol: str, raw: dict[str, Any]) -> OrderSnapshot:
         if self._acknowledged_only(raw):
-            raw = await self._call(self.client.fetch_order, str(raw["id"]), symbol, {})
+            raw = await self._call(self.client.fetch_order, str(raw["id"]), symbol, self._fetch_params())
             if self._needs_fills(raw):
                 trades = await self._call(self.client.fetch_order_trades, str(raw["id"]), symbol)
                 raw = {**raw, "trades": trades}
-        return parse_order(raw)
+        return self._parse_order(raw)
 
     async def fetch_order(
         self, symbol: str, *, exchange_order_id: str | None = None, client_order_id: str | None = None
     ) -> OrderSnapshot:
         """Return one order by exchange id or client order id."""
         oid, params = self._id_args(exchange_order_id, client_order_id)
-        return parse_order(await self._call(self.client.fetch_order, oid, symbol, params))
+        raw = await self._call(self.client.fetch_order, oid, symbol, {**self._fetch_params(), **params})
+        return self._parse_order(raw)
 
     async def cancel_order(
         self, symbol: str, *, exchange_order_id: str | None = None, client_order_id: str | None = None
@@ -350,13 +397,19 @@ class AsyncCcxtExchange(_Base):
 
     async def fetch_open_orders(self, symbol: str | None = None) -> list[OrderSnapshot]:
         """Return open orders, of one market or all."""
-        return [parse_order(o) for o in await self._call(self.client.fetch_open_orders, symbol)]
+        return [self._parse_order(o) for o in await self._call(self.client.fetch_open_orders, symbol)]
 
     async def fetch_my_trades(
-        self, symbol: str, *, since_ms: int | None = None, limit: int | None = None, from_id: str | None = None
+        self,
+        symbol: str,
+        *,
+        since_ms: int | None = None,
+        limit: int | None = None,
+        from_id: str | None = None,
+        until_ms: int | None = None,
     ) -> list[Trade]:
-        """Return our own trades in a market (from trade id ``from_id`` on, when given)."""
-        params = {} if from_id is None else {"fromId": from_id}
+        """Return our own trades in a market (from trade id ``from_id`` on, up to ``until_ms``, when given)."""
+        params = self._trade_params(from_id, until_ms)
         return self._parse_trades(await self._call(self.client.fetch_my_trades, symbol, since_ms, limit, params))
 
     async def fetch_order_trades(self, symbol: str, exchange_order_id: str) -> list[Trade]:
@@ -366,7 +419,7 @@ class AsyncCcxtExchange(_Base):
 
     async def fetch_api_restrictions(self) -> ApiRestrictions:
         """Return what the API key may do."""
-        return parse_api_restrictions(await self._call(self._restrictions_method(self.client)))
+        return self._restrictions(await self._call(self._restrictions_method()))
 
     async def close(self) -> None:
         """Close the client's aiohttp session."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from typing import Any
+from urllib.parse import urlsplit
 
 import ccxt
 
@@ -39,6 +40,34 @@ _MAP: tuple[tuple[type[Exception], type[errors.ExchangeError]], ...] = (
 )
 
 
+# ccxt words a failed connection (no answer at all) as "<id> <METHOD> <url>[ <detail>]".
+_NO_ANSWER = re.compile(r"^\S+ (GET|POST|PUT|DELETE|PATCH) (https?://\S+)\s*(.*)$", re.DOTALL)
+
+
+def _unreachable(message: str, exc: Exception, exchange: str | None) -> str:
+    """Return "cannot reach <exchange> at <origin> ..." for a request that got no answer.
+
+    Only the scheme, host and port are shown: the query of a signed request carries its signature.
+    """
+    match = _NO_ANSWER.match(message)
+    if match is None:
+        return message
+    method, url, detail = match.groups()
+    try:
+        parts = urlsplit(url)
+        origin = f"{parts.scheme}://{parts.netloc}"
+        path = parts.path
+    except ValueError:
+        return message
+    why = "no answer within the timeout" if isinstance(exc, ccxt.RequestTimeout) else "the connection failed"
+    detail = detail.strip().split("?")[0][:160]
+    return (
+        f"cannot reach {exchange or 'the exchange'} at {origin} ({method} {path}): {why}"
+        + (f" ({detail})" if detail else "")
+        + "; check the network and the exchange's status page, or that the simulator is running at that URL"
+    )
+
+
 def _retry_after(client: Any) -> float | None:
     headers = getattr(client, "last_response_headers", None) or {}
     for name, value in headers.items():
@@ -52,7 +81,7 @@ def _retry_after(client: Any) -> float | None:
     return None
 
 
-def translate(exc: Exception, client: Any) -> errors.ExchangeError:
+def translate(exc: Exception, client: Any, *, exchange: str | None = None) -> errors.ExchangeError:
     """Return the Bastion error for a ccxt exception, its message scrubbed of secrets.
 
     Parameters
@@ -61,9 +90,14 @@ def translate(exc: Exception, client: Any) -> errors.ExchangeError:
         The exception ccxt raised.
     client
         The ccxt client that raised it (for its id, secret to scrub, and response headers).
+    exchange
+        Bastion's name of the exchange (such as ``"simulator-kucoin"``), for messages; the
+        ccxt client's id by default.
     """
     exchange_id = getattr(client, "id", None)
     message = errors.scrub(str(exc), getattr(client, "secret", None), getattr(client, "apiKey", None))
+    if isinstance(exc, ccxt.NetworkError) and not isinstance(exc, ccxt.DDoSProtection):
+        message = _unreachable(message, exc, exchange or exchange_id)
     match = _CODE.search(message)
     code = match.group(1) if match else None
     if isinstance(exc, ccxt.InvalidOrder | ccxt.BadRequest) and (

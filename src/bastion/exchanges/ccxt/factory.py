@@ -10,6 +10,7 @@ import ccxt.async_support as ccxt_async
 
 from bastion.errors import ValidationError
 from bastion.exchanges.credentials import ApiCredentials
+from bastion.exchanges.venues import VENUES, canonical_id, find_venue
 
 __all__ = ["KUCOIN_SIMULATOR_ID", "SIMULATOR_ID", "SIMULATOR_IDS", "create_client", "simulator_urls"]
 
@@ -17,26 +18,8 @@ __all__ = ["KUCOIN_SIMULATOR_ID", "SIMULATOR_ID", "SIMULATOR_IDS", "create_clien
 SIMULATOR_ID = "simulator"
 #: Exchange id that selects the local simulator served with ``--flavor kucoin``.
 KUCOIN_SIMULATOR_ID = "simulator-kucoin"
-#: Simulator ids -> the real ccxt client pointed at them (and the ccxt options each needs).
-SIMULATOR_IDS: dict[str, str] = {SIMULATOR_ID: "binance", KUCOIN_SIMULATOR_ID: "kucoin"}
-_SIMULATOR_OPTIONS: dict[str, dict[str, Any]] = {
-    "binance": {
-        "fetchMarkets": {"types": ["spot"]},
-        "fetchCurrencies": False,
-        "fetchMargins": False,
-        "warnOnFetchOpenOrdersWithoutSymbol": False,
-        "adjustForTimeDifference": False,
-        "defaultType": "spot",
-    },
-    # Spot markets only (no futures API), the classic spot account (no unified-account probe),
-    # and no server-time adjustment.
-    "kucoin": {
-        "fetchMarkets": {"types": ["spot"], "fetchTickersFees": True},
-        "uta": False,
-        "adjustForTimeDifference": False,
-        "defaultType": "spot",
-    },
-}
+#: Simulator ids -> the real ccxt client pointed at them.
+SIMULATOR_IDS: dict[str, str] = {v.id: v.ccxt_id for v in VENUES.values() if v.simulator}
 
 _LOOPBACK = ("127.", "localhost", "[::1]", "::1")
 
@@ -73,7 +56,8 @@ def create_client(
     Parameters
     ----------
     exchange_id
-        A ccxt exchange id such as ``"binance"`` or ``"kucoin"``, or ``"simulator"`` for the
+        A Bastion exchange id (:mod:`bastion.exchanges.venues`; its ccxt options are applied,
+        aliases such as ``"gateio"`` accepted) or any other ccxt id, or ``"simulator"`` for the
         local Binance-compatible simulator, ``"simulator-kucoin"`` for the simulator served with
         ``--flavor kucoin`` (both then need ``url``; the real ccxt binance or kucoin client is
         built and only its URLs are pointed at the simulator).
@@ -94,12 +78,13 @@ def create_client(
         Unknown exchange id, or a simulator without a loopback URL.
     """
     module = ccxt_async if asynchronous else ccxt
-    simulator = exchange_id in SIMULATOR_IDS
-    ccxt_id = SIMULATOR_IDS.get(exchange_id, exchange_id)
+    venue = find_venue(exchange_id)
+    simulator = venue is not None and venue.simulator
+    ccxt_id = venue.ccxt_id if venue is not None else canonical_id(exchange_id)
     if ccxt_id not in ccxt.exchanges:
         raise ValidationError(
-            f"unknown exchange id {exchange_id!r}: expected 'simulator', 'simulator-kucoin' or a ccxt "
-            f"exchange id such as 'binance', 'kucoin', 'okx'"
+            f"unknown exchange id {exchange_id!r}: expected one of {', '.join(VENUES)} (or another ccxt "
+            "exchange id)"
         )
     config: dict[str, Any] = {"timeout": timeout_ms, "enableRateLimit": True, "options": {}}
     if credentials is not None:
@@ -114,8 +99,9 @@ def create_client(
         if not host.startswith(_LOOPBACK) and host not in ("localhost", "::1"):
             raise ValidationError(f"the simulator URL must be on loopback (127.0.0.1), got {url!r}")
         config["enableRateLimit"] = False
-        config["options"].update(_SIMULATOR_OPTIONS[ccxt_id])
-    elif url:
+    if venue is not None:
+        config["options"].update(venue.client_options())
+    if url and not simulator:
         raise ValidationError("a URL override is only for the simulator; live exchanges use ccxt's own URLs")
     if options:
         config["options"].update(options)

@@ -55,6 +55,7 @@ def parse_ticker(t: dict[str, Any]) -> Ticker:
         base_volume=dec(t.get("baseVolume")),
         quote_volume=dec(t.get("quoteVolume")),
         timestamp_ms=t.get("timestamp"),
+        open_24h=dec(t.get("open")),
     )
 
 

@@ -15,7 +15,7 @@ from bastion.storage.repositories._base import Repository
 __all__ = ["AccountRepository"]
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-_EXCHANGE = re.compile(r"^[a-z0-9_]{1,32}$")
+_EXCHANGE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")  # ccxt ids and simulator-kucoin
 
 
 def _record(row: AccountRow, paper: bool) -> AccountRecord:
