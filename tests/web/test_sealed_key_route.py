@@ -201,4 +201,4 @@ def test_a_stopped_signer_is_a_503_that_says_so(stack: Stack) -> None:
     finally:
         stack.web.app.state.signer = factory
     assert answer.status_code == 503
-    assert "signer is not running" in answer.json()["detail"]
+    assert "the signer does not answer" in answer.json()["detail"]

@@ -38,13 +38,12 @@ def web(
     from urllib.parse import urlsplit
 
     from bastion.services._db import open_database
-    from bastion.storage import bastion_home
     from bastion.web import bind, create_app, serve
     from bastion.web.auth import AuthSettings
-    from bastion.web.server import load_auth_key, plan_listen
+    from bastion.web.server import load_home_auth_key, plan_listen
 
     listen = plan_listen(host, public=public, tls_cert=tls_cert, tls_key=tls_key, origin=origin)
-    key = load_auth_key(bastion_home() / "web-auth.key")
+    key = load_home_auth_key()
     sock = bind(host, port)
     try:
         engine, sessions = open_database()

@@ -110,7 +110,7 @@ class _Problem(BaseModel):
 def _refused(exc: SignerRefused | SignerUnavailable) -> JSONResponse:
     if isinstance(exc, SignerUnavailable):
         return JSONResponse(
-            status_code=503, content={"detail": "the signer is not running or does not answer; start it and retry"}
+            status_code=503, content={"detail": "the signer does not answer (is it running?); start it and retry"}
         )
     return JSONResponse(status_code=_STATUS.get(exc.kind, 502), content={"detail": f"the signer refused: {exc}"})
 

@@ -16,7 +16,7 @@ from fastapi import FastAPI
 
 from bastion.errors import ConfigError
 
-__all__ = ["Listen", "bind", "is_loopback_host", "load_auth_key", "plan_listen", "serve"]
+__all__ = ["Listen", "bind", "is_loopback_host", "load_auth_key", "load_home_auth_key", "plan_listen", "serve"]
 
 
 def is_loopback_host(host: str) -> bool:
@@ -90,6 +90,13 @@ def plan_listen(host: str, *, public: bool, tls_cert: Path | None, tls_key: Path
         tls_key=None if tls_key is None else _readable(tls_key, "--tls-key"),
         origin=None if origin is None else origin.rstrip("/"),
     )
+
+
+def load_home_auth_key() -> bytes:
+    """:func:`load_auth_key` of ``web-auth.key`` in Bastion's home (``BASTION_HOME``)."""
+    from bastion.storage import bastion_home
+
+    return load_auth_key(bastion_home() / "web-auth.key")
 
 
 def load_auth_key(path: Path) -> bytes:
