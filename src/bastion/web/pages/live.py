@@ -52,10 +52,18 @@ def _fragments(request: Request, cache: dict[str, Any]) -> dict[str, str] | None
 
         cache["signer"] = signer_alerts(request, [a.name for a in owned_accounts(sessions, user.id)])
     alerts = all_alerts(request, user, from_signer=cache["signer"])
+    from bastion.services.bots import list_bots
+    from bastion.services.users import owned_accounts
+
+    names = {a.name for a in owned_accounts(sessions, user.id)}
+    bots = {  # a bot page's state badge follows the engine (running once it picks a start up)
+        f"bot:{b.name}": fragment("partials/bot_state.html", state=b.state) for b in list_bots() if b.account in names
+    }
     return {
         "deals": fragment("partials/deals_table.html", deals=open_views, only_open=True),
         "all_deals": fragment("partials/deals_table.html", deals=views, only_open=False),
         "alerts": fragment("partials/alerts_list.html", alerts=alerts),
+        **bots,
     }
 
 
