@@ -27,9 +27,18 @@ def version() -> None:
     typer.echo(f"bastion {bastion.__version__}")
 
 
+_registered = False
+
+
 def _register() -> None:
     # Sub-command modules import heavy libraries; keep `bastion --help` and `version` quick by
-    # registering them here, once.
+    # registering them here, once per process: main() may run many times in one process (tests,
+    # embedding), and registering again would grow the command tree typer rebuilds on every call.
+    global _registered
+    if _registered:
+        _register_backtest()
+        return
+    _registered = True
     from bastion.cli import audit, data, demo, exchange, vault
 
     app.add_typer(exchange.app, name="exchange")
