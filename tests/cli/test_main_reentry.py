@@ -6,6 +6,9 @@ call: a worker that had run a few hundred in-process commands spent minutes in e
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 from bastion.cli import bots
@@ -48,3 +51,19 @@ def test_a_sweep_call_then_a_plain_call_leaves_one_backtest_entry(capsys: pytest
     entries = [c.name for c in cli.app.registered_commands] + [g.name for g in cli.app.registered_groups]
     assert entries.count("backtest") == 1
     assert "Usage:" in _run(capsys, "backtest", "--help")
+
+
+def test_a_command_loads_only_its_own_command_module() -> None:
+    """``bastion policy ...`` talks to the signer: it loads neither the bots, the database nor the web stack."""
+    script = (
+        "import sys\n"
+        "from bastion.cli.main import main\n"
+        "try:\n"
+        "    main(['policy', '--help'])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "heavy = ('bastion.cli.bots', 'sqlalchemy', 'alembic', 'fastapi', 'ccxt')\n"
+        "print(sorted(m for m in heavy if m in sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True)
+    assert done.stdout.strip().splitlines()[-1] == "[]", done.stdout

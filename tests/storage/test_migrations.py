@@ -10,6 +10,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Column, Engine, MetaData, String, inspect, text
 from sqlalchemy.exc import DBAPIError
 
+from bastion.storage import db as storage_db
 from bastion.storage.db import create_engine_for, current_revision, downgrade, head_revision, upgrade
 from bastion.storage.models import Base
 
@@ -74,6 +75,29 @@ def test_the_comparison_notices_a_model_the_migrations_do_not_have(engine: Engin
 
 def test_upgrade_twice_is_a_no_op(engine: Engine) -> None:
     upgrade(engine)
+    assert current_revision(engine) == head_revision()
+
+
+def test_the_recorded_head_is_alembics_head() -> None:
+    """Short commands skip Alembic when the database is at HEAD_REVISION: it must be the real head."""
+    assert head_revision() == storage_db.HEAD_REVISION
+
+
+def test_upgrade_skips_alembic_only_at_head(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[tuple[str, str]] = []
+    real = storage_db._migrate
+
+    def counting(target: object, action: str, revision: str) -> None:
+        calls.append((action, revision))
+        real(target, action, revision)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(storage_db, "_migrate", counting)
+    upgrade(engine)
+    assert calls == []
+    downgrade(engine, "0006")
+    calls.clear()
+    upgrade(engine)  # one revision behind: Alembic runs
+    assert calls == [("upgrade", "head")]
     assert current_revision(engine) == head_revision()
 
 

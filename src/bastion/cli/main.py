@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
+from functools import partial
+from importlib import import_module
 
 import typer
 from rich.console import Console
@@ -27,42 +30,15 @@ def version() -> None:
     typer.echo(f"bastion {bastion.__version__}")
 
 
-_registered = False
+def _add_group(module: str, name: str, attr: str = "app") -> None:
+    app.add_typer(getattr(import_module(f"bastion.cli.{module}"), attr), name=name)
 
 
-def _register() -> None:
-    # Sub-command modules import heavy libraries; keep `bastion --help` and `version` quick by
-    # registering them here, once per process: main() may run many times in one process (tests,
-    # embedding), and registering again would grow the command tree typer rebuilds on every call.
-    global _registered
-    if _registered:
-        _register_backtest()
-        return
-    _registered = True
-    from bastion.cli import audit, data, demo, exchange, vault
+def _add_command(module: str, name: str, function: str) -> None:
+    app.command(name=name)(getattr(import_module(f"bastion.cli.{module}"), function))
 
-    app.add_typer(exchange.app, name="exchange")
-    app.add_typer(data.app, name="data")
-    app.add_typer(vault.app, name="vault")
-    app.add_typer(audit.app, name="audit")
-    app.command(name="demo")(demo.demo)
-    from bastion.cli import web
 
-    app.command(name="web")(web.web)
-    from bastion.cli import user
-
-    app.add_typer(user.app, name="user")
-    from bastion.cli import keys, policy, signer, trade
-
-    app.command(name="signer")(signer.signer)
-    app.add_typer(keys.app, name="keys")
-    app.add_typer(policy.app, name="policy")
-    app.command(name="trade")(trade.trade)
-    app.command(name="panic")(trade.panic)
-    from bastion.cli import accounts, portfolio
-
-    app.add_typer(accounts.app, name="account")
-    app.command(name="portfolio")(portfolio.portfolio)
+def _add_bots() -> None:
     from bastion.cli import bots, control
 
     control.register(bots.bot_app, bots.deal_app)
@@ -70,10 +46,60 @@ def _register() -> None:
     app.add_typer(bots.deal_app, name="deal")
     app.add_typer(bots.order_app, name="order")
     app.command(name="engine")(bots.engine)
-    from bastion.cli import install
 
-    app.command(name="install")(install.install)
-    _register_backtest()
+
+#: Every top-level command, in the order ``bastion --help`` lists them, with what registers it.
+#: Sub-command modules import heavy libraries, so a command line registers only the entry it
+#: names (``bastion policy set`` never loads the bots or the web stack); ``--help``, no command
+#: or an unknown one registers all of them.
+_ENTRIES: dict[str, Callable[[], None]] = {
+    "exchange": partial(_add_group, "exchange", "exchange"),
+    "data": partial(_add_group, "data", "data"),
+    "vault": partial(_add_group, "vault", "vault"),
+    "audit": partial(_add_group, "audit", "audit"),
+    "demo": partial(_add_command, "demo", "demo", "demo"),
+    "web": partial(_add_command, "web", "web", "web"),
+    "user": partial(_add_group, "user", "user"),
+    "signer": partial(_add_command, "signer", "signer", "signer"),
+    "keys": partial(_add_group, "keys", "keys"),
+    "policy": partial(_add_group, "policy", "policy"),
+    "trade": partial(_add_command, "trade", "trade", "trade"),
+    "panic": partial(_add_command, "trade", "panic", "panic"),
+    "account": partial(_add_group, "accounts", "account"),
+    "portfolio": partial(_add_command, "portfolio", "portfolio", "portfolio"),
+    "bot": _add_bots,
+    "deal": _add_bots,
+    "order": _add_bots,
+    "engine": _add_bots,
+    "install": partial(_add_command, "install", "install", "install"),
+}
+_ORDER = ["version", *_ENTRIES, "backtest"]
+_registered: set[Callable[[], None]] = set()
+
+
+def _register(command: str | None = None) -> None:
+    """Register ``command``'s entry, or every entry when ``command`` is not one of them.
+
+    (Typer runs an application with a single command as that command, so ``version`` alone is
+    never all there is: it registers every entry too.)
+
+    Each entry is registered once per process: main() may run many times in one process
+    (tests, an embedding program), and registering again would grow the command tree typer
+    rebuilds on every call.
+    """
+    wanted = [_ENTRIES[command]] if command in _ENTRIES else list(dict.fromkeys(_ENTRIES.values()))
+    for entry in wanted:
+        if entry not in _registered:
+            _registered.add(entry)
+            entry()
+    if command not in _ENTRIES:
+        _register_backtest()
+
+    def rank(name: str | None) -> int:
+        return _ORDER.index(name) if name in _ORDER else len(_ORDER)
+
+    app.registered_commands.sort(key=lambda c: rank(c.name or getattr(c.callback, "__name__", None)))
+    app.registered_groups.sort(key=lambda g: rank(g.name))
 
 
 def _register_backtest(sweep: bool = False) -> None:
@@ -107,7 +133,7 @@ def main(argv: list[str] | None = None) -> None:
 
             direct = backtest.backtest, args[1:]  # plain options: called without typer's start-up cost
     else:
-        _register()
+        _register(args[0] if args else None)
     try:
         code = 0 if direct is not None and call_plainly(*direct) else app(args=argv, standalone_mode=False)
     except typer.Exit as exc:  # raised by a command called directly; typer returns it as the code

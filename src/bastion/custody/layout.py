@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bastion.errors import ConfigError
-from bastion.storage.db import bastion_home, database_url
+from bastion.home import bastion_home, database_url
 
 __all__ = ["CONFIG_ENV", "MAX_SOCKET_PATH", "SOCKET_ENV", "HomeLayout"]
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from bastion.errors import StorageError, scrub
+from bastion.home import DATABASE_URL_ENV, HOME_ENV, bastion_home, database_url
 
 __all__ = [
     "DATABASE_URL_ENV",
@@ -36,50 +37,10 @@ __all__ = [
     "upgrade",
 ]
 
-DATABASE_URL_ENV = "BASTION_DATABASE_URL"
-HOME_ENV = "BASTION_HOME"
 
 _MIGRATIONS = Path(__file__).with_name("migrations")
 _EXPECTED = "sqlite:///PATH or postgresql+psycopg://USER:PASSWORD@HOST:PORT/DATABASE"
 _SQLITE_BUSY_TIMEOUT_MS = 5000
-
-
-def bastion_home(env: Mapping[str, str] | None = None) -> Path:
-    """Return Bastion's home folder, creating it with mode 0700 when it does not exist.
-
-    Parameters
-    ----------
-    env
-        Environment to read ``BASTION_HOME`` from; ``os.environ`` when None. Without
-        ``BASTION_HOME`` the home is ``~/.bastion``.
-    """
-    env = os.environ if env is None else env
-    raw = env.get(HOME_ENV)
-    home = Path(raw).expanduser() if raw else Path.home() / ".bastion"
-    if not home.exists():
-        try:
-            home.mkdir(mode=0o700, parents=True)
-            home.chmod(0o700)  # mkdir's mode is filtered by the umask
-        except OSError as exc:
-            raise StorageError(f"cannot create Bastion's home folder {home}: {exc.strerror}") from None
-    elif not home.is_dir():
-        raise StorageError(f"{HOME_ENV} is {home}, which is not a folder; expected a folder for Bastion's data")
-    return home
-
-
-def database_url(env: Mapping[str, str] | None = None) -> str:
-    """Return the database URL: ``BASTION_DATABASE_URL``, else SQLite in the Bastion home.
-
-    Parameters
-    ----------
-    env
-        Environment to read; ``os.environ`` when None.
-    """
-    env = os.environ if env is None else env
-    url = (env.get(DATABASE_URL_ENV) or "").strip()
-    if url:
-        return url
-    return f"sqlite:///{bastion_home(env) / 'bastion.db'}"
 
 
 def mask_url(url: str | URL) -> str:
@@ -299,7 +260,24 @@ def upgrade(target: str | URL | Engine, revision: str = "head") -> None:
     StorageError
         The database cannot be opened or a migration failed (nothing was changed).
     """
+    if revision == "head" and _at_head(target):
+        return  # nothing to do: skip loading Alembic (a third of a short command's start-up)
     _migrate(target, "upgrade", revision)
+
+
+#: The newest packaged migration; ``tests/storage/test_migrations.py`` checks it against Alembic's
+#: own answer, so a new migration that does not update it fails the suite.
+HEAD_REVISION = "0007"
+
+
+def _at_head(target: str | URL | Engine) -> bool:
+    """Whether the database already records :data:`HEAD_REVISION` (read without Alembic)."""
+    try:
+        with _engine(target) as engine, engine.connect() as connection:
+            rows = connection.exec_driver_sql("SELECT version_num FROM alembic_version").fetchall()
+    except exc.DBAPIError:  # no such table yet: a new database
+        return False
+    return [tuple(row) for row in rows] == [(HEAD_REVISION,)]
 
 
 def downgrade(target: str | URL | Engine, revision: str = "base") -> None:
