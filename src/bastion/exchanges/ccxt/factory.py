@@ -6,7 +6,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import ccxt
-import ccxt.async_support as ccxt_async
 
 from bastion.errors import ValidationError
 from bastion.exchanges.credentials import ApiCredentials
@@ -77,7 +76,12 @@ def create_client(
     ValidationError
         Unknown exchange id, or a simulator without a loopback URL.
     """
-    module = ccxt_async if asynchronous else ccxt
+    if asynchronous:  # imported on demand: half a second a synchronous caller (the CLI) never needs
+        import ccxt.async_support as ccxt_async
+
+        module: Any = ccxt_async
+    else:
+        module = ccxt
     venue = find_venue(exchange_id)
     simulator = venue is not None and venue.simulator
     ccxt_id = venue.ccxt_id if venue is not None else canonical_id(exchange_id)
