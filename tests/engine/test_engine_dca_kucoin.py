@@ -52,4 +52,5 @@ def test_a_dca_bot_closes_a_deal_on_kucoin_through_the_signer(kucoin_stack: Stac
     # the leak detector reconciles the KuCoin account: every fill is ours, no finding (a deposit
     # caught on KuCoin: tests/security/test_f12_kucoin_signer.py)
     check = stack.home.cli("keys", "check")
-    assert check.returncode == 0, check.stdout + check.stderr
+    log = stack.home.layout.signer_log
+    assert check.returncode == 0, check.stdout + check.stderr + (log.read_text()[-4000:] if log.exists() else "")
