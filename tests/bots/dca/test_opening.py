@@ -233,3 +233,14 @@ def test_short_deal_sells_first_averages_up_and_buys_back_lower():
     assert closed.reason == "take profit"
     assert closed.base_left == 0
     assert closed.quote_profit >= average * D("0.00237") / 100 * D("0.99")
+
+
+def test_a_delayed_signal_start_opens_the_deal_only_once_due_even_after_a_newer_signal_was_seen():
+    """3Commas ``delay_seconds``: the core hands the start to the bot at its due time, as if it arrived then."""
+    h = Harness(dca_bot(start_condition={"type": "signal"}), {"BTC/USDT": BTC_USDT}, {"BTC/USDT": P0})
+    delayed = Signal(id="s1", action="enter_long", pair="BTC/USDT", received_ms=h.now_ms, due_ms=h.now_ms + 60_000)
+    h.signals = [delayed, _signal(2, "enter_short")]  # a later signal on the pair, seen at once
+    assert _opened(h.decide()) == []
+    assert h.signals == [delayed]  # not handed over yet: still pending
+    h.advance(60_000)
+    assert _opened(h.decide()) == ["BTC/USDT"]
