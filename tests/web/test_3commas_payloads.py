@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
+from decimal import Decimal
 
 import httpx
 
@@ -183,7 +184,7 @@ def test_a_dca_bot_starts_and_closes_deals_from_3commas_dca_messages(web: WebPro
     assert bot.secret not in web.log()
 
 
-def test_a_delayed_dca_start_is_stored_with_its_due_time_and_a_partial_dca_exit_is_refused(
+def test_a_delayed_dca_start_is_stored_with_its_due_time_and_a_dca_exit_may_close_a_share(
     web: WebProcess, client: httpx.Client
 ) -> None:
     dca = _dca_bot(web)
@@ -197,9 +198,15 @@ def test_a_delayed_dca_start_is_stored_with_its_due_time_and_a_partial_dca_exit_
     assert started.json()["not_before_ms"] == stored.not_before_ms
     partial = {"secret": dca.secret, "bot_uuid": dca.uuid, "action": "exit_long", "timestamp": _now_iso(),
                "order": {"amount": "50", "currency_type": "position_percent"}}  # fmt: skip
-    refused = client.post(f"/api/v1/signals/{dca.uuid}", json=partial)
-    assert refused.status_code == 422, refused.text
-    assert "a partial exit is only for signal bots" in refused.json()["detail"]
+    accepted = client.post(f"/api/v1/signals/{dca.uuid}", json=partial)
+    assert accepted.status_code == 202, accepted.text
+    entry_sized = {**partial, "timestamp": int(time.time()), "order": {"amount": "25", "currency_type": "quote"}}
+    whole = client.post(f"/api/v1/signals/{dca.uuid}", json=entry_sized)
+    assert whole.status_code == 202, whole.text  # a DCA exit closes the whole deal: the quote amount is not used
+    assert [(s.action, s.amount, s.currency_type) for s in pending(web, dca)][1:] == [
+        ("exit_long", Decimal(50), "percent"),
+        ("exit_long", None, "quote"),
+    ]
 
 
 def test_bad_dca_messages_are_refused_naming_the_field_and_the_expectation(

@@ -19,8 +19,8 @@ The checks, in order, and the HTTP status each refusal maps to:
    is a partial exit for a signal bot (``position_percent``: that percent of the position, 100
    or no amount: all of it; ``base``: that much base; ``quote``: worth that much), stored as
    ``percent``/``base``/``quote``. A DCA bot with a signal start takes entries without a size
-   and whole exits (its deal closes at market; a base or quote amount on its exit is not
-   used); a ``position_percent`` below 100 on a DCA exit is refused (422) saying so.
+   and exits: whole (its deal closes at market; a base or quote amount on its exit is not
+   used), or a ``position_percent`` share of its position.
 
 A 3Commas DCA-bot message (``message_type``, :func:`receive_dca_message`) goes through the same
 steps with ``email_token`` as its secret, the bot's direction as its action and no timestamp.
@@ -205,12 +205,7 @@ def _receive(sessions: sessionmaker[Session], *, path_uuid: str, payload: Signal
                 f"bot {bot.name!r} is a DCA bot: it sizes its orders from its base_order_size and "
                 "safety_order_size; expected a signal without order.amount"
             )
-        if problem is None and bot.type == "dca" and exit_ and currency == "percent":
-            problem = (
-                f"bot {bot.name!r} is a DCA bot: an exit signal closes its whole deal, a partial exit is only for "
-                "signal bots; expected no order.amount, or position_percent 100"
-            )
-        if bot.type == "dca" and exit_:  # a DCA exit closes the whole deal (an entry-sized order block is common)
+        if bot.type == "dca" and exit_ and currency != "percent":  # base/quote: an entry-sized block, not used
             amount, currency = None, None
         if problem is None and amount is not None and currency is None:
             problem = "order.currency_type is required with order.amount; expected 'base' or 'quote'"
