@@ -161,7 +161,8 @@ def test_with_a_fresh_second_factor_user_a_still_cannot_loosen_user_bs_policy(we
     web.clock.advance(30)
     assert alice.post("/api/v1/auth/totp/verify", json={"code": totp.at(web.clock.ms // 1000)}).status_code == 200
     assert alice.get("/api/v1/auth/whoami").json()["fresh_factor"] is True
-    answer = alice.post(f"/api/v1/accounts/{stocked.accounts['bob']}/policy/loosen",
-                        json={"changes": {"max_order_notional": "100000"}})  # fmt: skip
+    sealed = {"changes_json": '{"max_order_notional":"100000"}', "expected_revision": 1, "key_id": "0" * 16,
+              "enc": "A" * 43, "ciphertext": "A" * 40}  # well-formed: the ownership check answers  # fmt: skip
+    answer = alice.post(f"/api/v1/accounts/{stocked.accounts['bob']}/policy/loosen", json=sealed)
     assert answer.status_code == 404
     assert answer.json() == {"detail": f"you have no account with id {stocked.accounts['bob']}"}

@@ -160,7 +160,7 @@ def test_the_same_digest_for_another_bot_is_not_a_replay(sessions: sessionmaker[
     [
         ({"digest": "A" * 64}, "digest must be 64 lower-case hex"),
         ({"action": "buy"}, "action must be one of enter_long"),
-        ({"currency_type": "usd"}, "currency_type must be base or quote"),
+        ({"currency_type": "usd"}, "currency_type must be base, quote or percent"),
         ({"status": "handled"}, "expected status pending or refused"),
         ({"status": "refused"}, "a refused signal must say why"),
         ({"status": "done"}, "status must be pending, handled or refused"),
@@ -226,3 +226,23 @@ def test_a_replay_racing_past_the_digest_lookup_loses_on_the_unique_constraint(
         repo.add(bot_id, DIGEST_B, action="enter_long", pair="BTC/USDT", sent_ms=1)  # the session is still usable
     with sessions.begin() as session:
         assert len(SignalRepository(session).pending(bot_id)) == 2
+
+
+def test_a_delayed_signal_stays_pending_and_is_due_only_from_its_time(
+    sessions: sessionmaker[Session], bot_id: int
+) -> None:
+    due = 1_714_564_830_000
+    with sessions.begin() as session:
+        delayed = _add(session, bot_id, not_before_ms=due)
+        now = _add(session, bot_id, DIGEST_B, currency_type="percent", amount=Decimal("40"), action="exit_long")
+    with sessions() as session:
+        repo = SignalRepository(session)
+        assert [s.id for s in repo.pending(bot_id)] == [delayed.id, now.id]  # both wait in the database
+        assert [s.id for s in repo.pending(bot_id, due_by_ms=due - 1)] == [now.id]
+        assert [s.id for s in repo.pending(bot_id, due_by_ms=due)] == [delayed.id, now.id]
+        stored = repo.get(delayed.id)
+        assert stored is not None
+        assert stored.not_before_ms == due
+        partial = repo.get(now.id)
+        assert partial is not None
+        assert (partial.currency_type, partial.amount) == ("percent", Decimal("40"))

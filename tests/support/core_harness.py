@@ -665,7 +665,7 @@ class SignalHarness(CoreHarness):
 
     def send(
         self, action: str, pair: str = "BTC/USDT", *, amount: str | None = None, currency_type: str = "quote",
-        received_ms: int | None = None,
+        received_ms: int | None = None, due_ms: int | None = None,
     ) -> Signal:  # fmt: skip
         signal = Signal(
             id=str(self._next_signal),
@@ -674,6 +674,7 @@ class SignalHarness(CoreHarness):
             amount=None if amount is None else Decimal(amount),
             currency_type=currency_type,  # type: ignore[arg-type]
             received_ms=self.now_ms if received_ms is None else received_ms,
+            due_ms=due_ms,
         )
         self._next_signal += 1
         self.signals.append(signal)

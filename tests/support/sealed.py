@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-__all__ = ["b64url", "seal_like_the_page", "unb64url"]
+__all__ = ["b64url", "seal_like_the_page", "seal_passphrase_like_the_page", "unb64url"]
 
 
 def b64url(data: bytes) -> str:
@@ -55,4 +55,39 @@ def seal_like_the_page(
     }
     if url is not None:
         body["url"] = url
+    return body
+
+
+def seal_passphrase_like_the_page(
+    published: dict[str, Any],
+    *,
+    changes: dict[str, Any],
+    expected_revision: int,
+    passphrase: str,
+    account: str,
+    reason: str | None = None,
+) -> dict[str, Any]:
+    """Return the body of ``POST .../policy/loosen``: the change in clear, the vault passphrase sealed to
+    ``published`` and bound to the account, the change's exact JSON text, the revision and the reason."""
+    key_id = published["key_id"]
+    recipient = unb64url(published["public_key"])
+    changes_json = json.dumps(changes, separators=(",", ":"))
+    ephemeral = X25519PrivateKey.generate()
+    enc = ephemeral.public_key().public_bytes_raw()
+    shared = ephemeral.exchange(X25519PublicKey.from_public_bytes(recipient))
+    context = json.dumps(
+        ["bastion-seal-passphrase-v1", key_id, account, "policy_set", changes_json, expected_revision, reason],
+        separators=(",", ":"),
+    ).encode()
+    okm = HKDF(algorithm=hashes.SHA256(), length=44, salt=enc + recipient, info=context).derive(shared)
+    ciphertext = AESGCM(okm[:32]).encrypt(okm[32:], json.dumps({"passphrase": passphrase}).encode(), context)
+    body: dict[str, Any] = {
+        "changes_json": changes_json,
+        "expected_revision": expected_revision,
+        "key_id": key_id,
+        "enc": b64url(enc),
+        "ciphertext": b64url(ciphertext),
+    }
+    if reason is not None:
+        body["reason"] = reason
     return body

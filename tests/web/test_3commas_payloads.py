@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
+from decimal import Decimal
 
 import httpx
 
@@ -111,10 +112,30 @@ def test_a_strategy_alert_and_a_position_percent_exit_are_understood(
     assert [(s.action, s.amount) for s in pending(web, bot)] == [("enter_long", 25), ("exit_long", None)]
 
 
+def test_partial_exits_are_stored_as_a_share_of_the_position_for_a_signal_bot(
+    web: WebProcess, client: httpx.Client, bot: WebhookBot
+) -> None:
+    exits = [
+        {"amount": "40", "currency_type": "position_percent"},
+        {"amount": "0.0015", "currency_type": "base", "order_type": "market"},
+        {"amount": "30", "currency_type": "quote"},
+    ]
+    for n, order in enumerate(exits):
+        body = {k: v for k, v in _custom_signal(bot, action="exit_long", order=order, trigger_price=f"6412{n}",
+                                                take_profit=None, stop_loss=None).items() if v is not None}  # fmt: skip
+        answer = client.post(f"/api/v1/signals/{bot.uuid}", json=body)
+        assert answer.status_code == 202, answer.text
+    assert [(s.action, str(s.amount), s.currency_type) for s in pending(web, bot)] == [
+        ("exit_long", "40", "percent"),
+        ("exit_long", "0.0015", "base"),
+        ("exit_long", "30", "quote"),
+    ]
+
+
 BAD_ORDERS = {
-    "a partial exit": (
-        {"action": "exit_long", "order": {"amount": "50", "currency_type": "position_percent"}},
-        "order.amount 50 position_percent asks for a partial exit, which Bastion does not do",
+    "more than the whole position": (
+        {"action": "exit_long", "order": {"amount": "150", "currency_type": "position_percent"}},
+        "order.amount 150 position_percent is more than the whole position",
     ),
     "position_percent on an entry": (
         {"order": {"amount": "50", "currency_type": "position_percent"}},
@@ -163,13 +184,37 @@ def test_a_dca_bot_starts_and_closes_deals_from_3commas_dca_messages(web: WebPro
     assert bot.secret not in web.log()
 
 
+def test_a_delayed_dca_start_is_stored_with_its_due_time_and_a_dca_exit_may_close_a_share(
+    web: WebProcess, client: httpx.Client
+) -> None:
+    dca = _dca_bot(web)
+    before = int(time.time() * 1000)
+    started = client.post(f"/api/v1/signals/{dca.uuid}", json=_dca_start(dca, delay_seconds=30))
+    assert started.status_code == 202, started.text
+    [stored] = pending(web, dca)
+    assert stored.not_before_ms is not None
+    assert stored.not_before_ms == stored.received_ms + 30_000
+    assert stored.received_ms >= before - 1000
+    assert started.json()["not_before_ms"] == stored.not_before_ms
+    partial = {"secret": dca.secret, "bot_uuid": dca.uuid, "action": "exit_long", "timestamp": _now_iso(),
+               "order": {"amount": "50", "currency_type": "position_percent"}}  # fmt: skip
+    accepted = client.post(f"/api/v1/signals/{dca.uuid}", json=partial)
+    assert accepted.status_code == 202, accepted.text
+    entry_sized = {**partial, "timestamp": int(time.time()), "order": {"amount": "25", "currency_type": "quote"}}
+    whole = client.post(f"/api/v1/signals/{dca.uuid}", json=entry_sized)
+    assert whole.status_code == 202, whole.text  # a DCA exit closes the whole deal: the quote amount is not used
+    assert [(s.action, s.amount, s.currency_type) for s in pending(web, dca)][1:] == [
+        ("exit_long", Decimal(50), "percent"),
+        ("exit_long", None, "quote"),
+    ]
+
+
 def test_bad_dca_messages_are_refused_naming_the_field_and_the_expectation(
     web: WebProcess, client: httpx.Client, bot: WebhookBot
 ) -> None:
     dca = _dca_bot(web, pairs='"BTC/USDT", "ETH/USDT"')
     cases = [
         (dca, _dca_start(dca, email_token="not-the-token"), 401, "the email_token does not match"),
-        (dca, _dca_start(dca, delay_seconds=30), 422, "delay_seconds 30 is not supported"),
         (dca, _dca_start(dca, pair="USDT_SOL"), 422, "expected one of USDT_BTC (BTC/USDT), USDT_ETH (ETH/USDT)"),
         (dca, _dca_start(dca, pair=None), 422, "the message names no pair and bot"),
         (dca, _dca_start(dca, message_type="deal"), 422, "field 'message_type': Input should be 'bot'"),

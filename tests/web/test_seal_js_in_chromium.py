@@ -30,7 +30,9 @@ def _seal_js() -> str:
     return resources.files("bastion.web").joinpath("static", "js", "seal.js").read_text(encoding="utf-8")
 
 
-def _browser_seals(published: dict[str, Any], cases: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _browser_seals(
+    published: dict[str, Any], cases: list[dict[str, Any]], function: str = "seal"
+) -> list[dict[str, Any]]:
     script = _seal_js()
     with playwright.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
@@ -44,7 +46,8 @@ def _browser_seals(published: dict[str, Any], cases: list[dict[str, Any]]) -> li
             page.goto(f"{ORIGIN}/")
             assert page.evaluate("window.isSecureContext") is True
             return page.evaluate(
-                "async ([published, cases]) => Promise.all(cases.map((c) => window.BastionSeal.seal(published, c)))",
+                "async ([published, cases]) => "
+                f"Promise.all(cases.map((c) => window.BastionSeal.{function}(published, c)))",
                 [published, cases],
             )
         finally:
@@ -84,3 +87,26 @@ def test_what_seal_js_seals_in_chromium_the_signer_opens_and_nothing_else_does()
         _open(key, sealed[0])
     with pytest.raises(SealError, match="reload the page"):
         _open(SealingKey(), sealed[1])  # another signer (a restart) cannot open it
+
+
+def test_a_vault_passphrase_sealed_by_seal_js_opens_only_for_its_change_revision_and_reason() -> None:
+    key = SealingKey()
+    changes_json = '{"pairs":["BTC/USDT","ÉTH/USDT"],"max_order_notional":"500"}'
+    case = {"account": "main", "changesJson": changes_json, "expectedRevision": 7, "reason": "more room \U0001f511",
+            "passphrase": "vault \"pass\" \\ 🔑"}  # fmt: skip
+    [body] = _browser_seals(key.describe(), [case], "sealPassphrase")
+    assert set(body) == {"changes_json", "expected_revision", "key_id", "enc", "ciphertext", "reason"}
+    assert "vault" not in str(body)
+
+    def opened(**changed: Any) -> str:
+        fields = {"account": "main", "changes_json": changes_json, "expected_revision": 7, "reason": case["reason"]}
+        return key.open_passphrase(key_id=body["key_id"], enc=body["enc"], ciphertext=body["ciphertext"],
+                                   **{**fields, **changed}).passphrase  # fmt: skip
+
+    for wrong in ({"expected_revision": 8}, {"account": "other"}, {"reason": None},
+                  {"changes_json": changes_json.replace("500", "5000")}):  # fmt: skip
+        with pytest.raises(SealError, match="does not open"):
+            opened(**wrong)
+    assert opened() == case["passphrase"]
+    with pytest.raises(SealError, match="already used once"):
+        opened()

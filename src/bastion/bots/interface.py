@@ -250,22 +250,27 @@ class Signal:
     pair
         The symbol it is for.
     amount
-        Order size, in ``currency_type`` units; None means the bot's configured size.
+        Order size, in ``currency_type`` units; None means the bot's configured size (for an
+        exit: the whole position).
     currency_type
-        ``base`` or ``quote``.
+        ``base`` or ``quote``; ``percent`` for an exit of ``amount`` percent of the position.
     trigger_price
         The price the sender saw; informational.
     received_ms
-        When it arrived.
+        When it arrived (for a delayed signal, as the engine hands it over: when it became due).
+    due_ms
+        A delayed signal (3Commas ``delay_seconds``): the engine hands it to the bot only from
+        this time on; None: at once.
     """
 
     id: str
     action: Literal["enter_long", "exit_long", "enter_short", "exit_short"]
     pair: str
     amount: Decimal | None = None
-    currency_type: Literal["base", "quote"] = "quote"
+    currency_type: Literal["base", "quote", "percent"] = "quote"
     trigger_price: Decimal | None = None
     received_ms: int
+    due_ms: int | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

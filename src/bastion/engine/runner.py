@@ -405,7 +405,7 @@ class Engine:
         with self.sessions() as session:
             repo = SignalRepository(session)
             for bot_id in wanting:
-                if repo.pending(bot_id):
+                if repo.pending(bot_id, due_by_ms=self.core.now_ms):  # a delayed signal waits for its time
                     self.core.apply(SignalsArrived(bot_id=bot_id))
 
     def _signals(self, bot_id: int) -> tuple[Signal, ...]:
@@ -421,8 +421,9 @@ class Engine:
                     currency_type=s.currency_type,
                     trigger_price=s.trigger_price,
                     received_ms=s.received_ms,
+                    due_ms=s.not_before_ms,
                 )
-                for s in SignalRepository(session).pending(bot_id)
+                for s in SignalRepository(session).pending(bot_id, due_by_ms=self.core.now_ms)
             )
 
     async def _candles(self, bot_id: int) -> dict[str, tuple[Candle, ...]]:

@@ -20,7 +20,7 @@ balances come from :data:`PaperSource` (the paper-trading accounts provide one; 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Protocol
@@ -364,6 +364,7 @@ def portfolio(
     signer: Any = None,
     paper: Callable[[], Iterable[AccountBalances]] = paper_accounts,
     prices: Callable[[str, str | None], PriceSource] | None = None,
+    accounts: Collection[str] | None = None,
 ) -> Portfolio:
     """Value every account Bastion knows in ``quote``: live ones through the signer, paper ones apart.
 
@@ -377,6 +378,8 @@ def portfolio(
         Returns the paper accounts' balances.
     prices
         Builds the price source of an exchange id and URL (by default its public ccxt tickers).
+    accounts
+        Only these of the signer's accounts (the web user's own); every one when None.
 
     An account whose balances or prices cannot be read is listed with its error and counts 0.
 
@@ -393,17 +396,20 @@ def portfolio(
     quote = _check_quote(quote)
     client = signer if signer is not None else signer_client()
     errors: dict[str, str] = {}
-    accounts: list[AccountBalances] = []
+    wanted = None if accounts is None else frozenset(accounts)
+    balances_of: list[AccountBalances] = []
     for status in client.call("key_status"):  # the signer's accounts: name, exchange, URL
         name, exchange, url = str(status["account"]), str(status["exchange"]), status.get("url")
+        if wanted is not None and name not in wanted:
+            continue
         try:
             raw = client.call("balances", account=name)
         except BastionError as exc:
             errors[name] = f"balances unavailable: {exc}"
             continue
         balances = {str(c): Decimal(str(b["free"])) + Decimal(str(b["used"])) for c, b in raw.items()}
-        accounts.append(AccountBalances(account=name, exchange=exchange, url=url, balances=balances))
-    accounts.extend(paper())
+        balances_of.append(AccountBalances(account=name, exchange=exchange, url=url, balances=balances))
+    balances_of.extend(paper())
     build = prices or _ExchangePrices
     opened: dict[tuple[str, str | None], PriceSource | None] = {}
 
@@ -418,7 +424,7 @@ def portfolio(
         return opened[key]
 
     try:
-        return value_accounts(accounts, source, quote=quote, errors=errors)
+        return value_accounts(balances_of, source, quote=quote, errors=errors)
     finally:
         for opened_source in opened.values():
             close = getattr(opened_source, "close", None)

@@ -333,6 +333,8 @@ class SignalRow(Base):
     received_at: Mapped[datetime]
     status: Mapped[str] = mapped_column(String(16))
     reason: Mapped[str | None] = mapped_column(Text)
+    #: A delayed signal (3Commas ``delay_seconds``) is not handed to its bot before this time.
+    not_before_ms: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class CommandRow(Base):

@@ -238,7 +238,7 @@ def create_app(
             _log.warning("webhook %s: ignored unknown field(s) %s", bot_uuid[:64], ", ".join(ignored))
         if result.signal_id is None:
             return _problem(result.status, result.detail or "refused")
-        accepted = AcceptedSignal(signal_id=result.signal_id, ignored_fields=ignored)
+        accepted = AcceptedSignal(signal_id=result.signal_id, ignored_fields=ignored, not_before_ms=result.due_ms)
         return JSONResponse(status_code=202, content=accepted.model_dump())
 
     _include_routers(app)

@@ -15,12 +15,17 @@ The checks, in order, and the HTTP status each refusal maps to:
    direction is one it trades and the size within ``max_order_size`` (422).
 
 5b. 3Commas ``order`` fields: ``order_type`` ``limit`` is refused (entries and exits are at
-   market), ``currency_type`` ``position_percent`` only on an exit and only for 100 (the whole
-   position) (422). A DCA bot with a signal start takes entries without a size and exits (its
-   deal closes at market).
+   market), ``currency_type`` ``position_percent`` only on an exit (422). An exit with an amount
+   is a partial exit for a signal bot (``position_percent``: that percent of the position, 100
+   or no amount: all of it; ``base``: that much base; ``quote``: worth that much), stored as
+   ``percent``/``base``/``quote``. A DCA bot with a signal start takes entries without a size
+   and exits: whole (its deal closes at market; a base or quote amount on its exit is not
+   used), or a ``position_percent`` share of its position.
 
 A 3Commas DCA-bot message (``message_type``, :func:`receive_dca_message`) goes through the same
 steps with ``email_token`` as its secret, the bot's direction as its action and no timestamp.
+Its ``delay_seconds`` is kept with the signal (``not_before_ms``, in the database, so an engine
+restart does not lose it): the engine hands the signal to the bot only once it is due.
 
 Nothing is stored before step 4. A signal refused at step 5 is stored with status ``refused``
 and the reason (so the user can see why, and a replay of it is refused too); an accepted one
@@ -73,11 +78,13 @@ _REPLAY = "this signal was already received (same payload); a replay is refused,
 
 @dataclass(frozen=True, slots=True)
 class IntakeResult:
-    """What became of a signal: an HTTP status, the reason of a refusal, the id of a stored signal."""
+    """What became of a signal: an HTTP status, the reason of a refusal, the id of a stored signal,
+    and for a delayed one when it is due (epoch milliseconds)."""
 
     status: int
     detail: str | None = None
     signal_id: int | None = None
+    due_ms: int | None = None
 
 
 def payload_digest(payload: SignalPayload, sent_ms: int) -> str:
@@ -183,18 +190,23 @@ def _receive(sessions: sessionmaker[Session], *, path_uuid: str, payload: Signal
             return IntakeResult(409, _REPLAY)
         pair, problem = _pair(config, payload)
         amount = None if payload.order is None else payload.order.amount
-        currency = None if payload.order is None else payload.order.currency_type
+        currency: str | None = None if payload.order is None else payload.order.currency_type
         if problem is None:
             problem = _timing(config, payload, sent_ms, now_ms)
         if problem is None:
             problem = _order_problem(payload)
-        if currency == "position_percent":  # checked above: an exit of the whole position
-            amount, currency = None, None
-        if problem is None and bot.type == "dca" and not payload.action.startswith("exit_") and amount is not None:
+        if currency == "position_percent":  # an exit of that share of the position; 100 (or none): all of it
+            currency = "percent"
+            if amount is None or amount == 100:
+                amount, currency = None, None
+        exit_ = payload.action.startswith("exit_")
+        if problem is None and bot.type == "dca" and not exit_ and amount is not None:
             problem = (
                 f"bot {bot.name!r} is a DCA bot: it sizes its orders from its base_order_size and "
                 "safety_order_size; expected a signal without order.amount"
             )
+        if bot.type == "dca" and exit_ and currency != "percent":  # base/quote: an entry-sized block, not used
+            amount, currency = None, None
         if problem is None and amount is not None and currency is None:
             problem = "order.currency_type is required with order.amount; expected 'base' or 'quote'"
         if problem is None:
@@ -235,10 +247,10 @@ def _order_problem(payload: SignalPayload) -> str | None:
             f"order.currency_type 'position_percent' is for exit signals, but the action is {payload.action!r}; "
             "expected 'base' or 'quote' for an entry"
         )
-    if order.amount is not None and order.amount != 100:
+    if order.amount is not None and order.amount > 100:
         return (
-            f"order.amount {canonical_decimal(order.amount)} position_percent asks for a partial exit, which Bastion "
-            "does not do: an exit closes the whole deal; expected 100 (or no order)"
+            f"order.amount {canonical_decimal(order.amount)} position_percent is more than the whole position; "
+            "expected a percent above 0 and at most 100"
         )
     return None
 
@@ -326,21 +338,17 @@ def _receive_dca(
         if problem is None and pair not in dca.pairs:
             expected = ", ".join(f"{_quote_base(p)} ({p})" for p in dca.pairs)
             problem = f"pair {message.pair!r} is not traded by bot {bot.name!r}; expected one of {expected}"
-        if problem is None and message.delay_seconds:
-            problem = (
-                f"delay_seconds {message.delay_seconds} is not supported: Bastion acts on the message when it "
-                "arrives; expected 0 (delay the TradingView alert instead)"
-            )
+        due_ms = now_ms + message.delay_seconds * 1000 if message.delay_seconds else None
         try:
             if problem is not None:
                 if pair:
                     signals.add(bot_id, digest, action=action, pair=pair, sent_ms=now_ms, status=SignalStatus.REFUSED,
                                 reason=problem)  # fmt: skip
                 return IntakeResult(422, problem)
-            record = signals.add(bot_id, digest, action=action, pair=pair, sent_ms=now_ms)
+            record = signals.add(bot_id, digest, action=action, pair=pair, sent_ms=now_ms, not_before_ms=due_ms)
         except ReplayedSignal:
             return IntakeResult(409, _REPLAY)
-        return IntakeResult(202, None, record.id)
+        return IntakeResult(202, None, record.id, due_ms)
 
 
 def _quote_base(pair: str) -> str:

@@ -17,12 +17,13 @@ their decimal text, so ``0.1`` is exactly ``Decimal("0.1")``.
 
 - the signal-bot message above, with ``order.order_type`` (``market``; a ``limit`` entry is
   refused, Bastion's signal bots enter at market) and ``order.currency_type``
-  ``position_percent`` on an exit (``amount`` 100: the whole position; Bastion closes whole
-  deals, so a partial exit is refused);
+  ``position_percent`` on an exit (``amount`` 100: the whole position; less: a partial exit
+  of that share, for a signal bot);
 - the DCA-bot deal-start message :class:`DcaBotMessage`
   ``{"message_type": "bot", "bot_id": 123, "email_token": "...", "delay_seconds": 0,
-  "pair": "USDT_BTC"}`` (3Commas pairs are ``QUOTE_BASE``), and the same with
-  ``"action": "close_at_market_price"`` to close the deal;
+  "pair": "USDT_BTC"}`` (3Commas pairs are ``QUOTE_BASE``; ``delay_seconds``: the deal starts
+  that long after the message arrives), and the same with ``"action": "close_at_market_price"``
+  to close the deal;
 - fields 3Commas defines that Bastion does not use (``strategy_info``, ``take_profit``,
   ``stop_loss`` ...) and any other unknown field are ignored, as 3Commas does, and their names
   (never their values) are logged and answered in ``ignored_fields``.
@@ -329,6 +330,9 @@ class AcceptedSignal(BaseModel):
     signal_id: int
     status: Literal["pending"] = "pending"
     ignored_fields: list[str] = Field(default_factory=list)
+    not_before_ms: int | None = Field(
+        default=None, description="A delayed start (delay_seconds): the bot gets it from this time on (epoch ms)"
+    )
 
 
 class Problem(BaseModel):

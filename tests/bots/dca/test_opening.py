@@ -233,3 +233,54 @@ def test_short_deal_sells_first_averages_up_and_buys_back_lower():
     assert closed.reason == "take profit"
     assert closed.base_left == 0
     assert closed.quote_profit >= average * D("0.00237") / 100 * D("0.99")
+
+
+def test_a_delayed_signal_start_opens_the_deal_only_once_due_even_after_a_newer_signal_was_seen():
+    """3Commas ``delay_seconds``: the core hands the start to the bot at its due time, as if it arrived then."""
+    h = Harness(dca_bot(start_condition={"type": "signal"}), {"BTC/USDT": BTC_USDT}, {"BTC/USDT": P0})
+    delayed = Signal(id="s1", action="enter_long", pair="BTC/USDT", received_ms=h.now_ms, due_ms=h.now_ms + 60_000)
+    h.signals = [delayed, _signal(2, "enter_short")]  # a later signal on the pair, seen at once
+    assert _opened(h.decide()) == []
+    assert h.signals == [delayed]  # not handed over yet: still pending
+    h.advance(60_000)
+    assert _opened(h.decide()) == ["BTC/USDT"]
+
+
+def test_a_position_percent_exit_sells_that_share_and_the_take_profit_follows_the_rest():
+    h = Harness(
+        dca_bot(start_condition={"type": "signal"}, base_order_size="100", safety_order_size="100",
+                max_safety_orders=2, active_safety_orders=1, price_deviation_pct="1"),
+        {"BTC/USDT": BTC_USDT}, {"BTC/USDT": P0},
+    )  # fmt: skip
+    h.signals = [_signal(1)]
+    h.settle()
+    [deal] = h.deals.values()
+    bought = deal.order("base").filled
+    assert deal.order("tp.0").amount == bought
+    assert deal.order("so1").active
+    partial = Signal(id="s2", action="exit_long", pair="BTC/USDT", received_ms=h.now_ms + 2,
+                     amount=Decimal(40), currency_type="percent")  # fmt: skip
+    h.signals.append(partial)
+    h.settle()
+    [deal] = h.deals.values()  # the deal goes on
+    sold = deal.order("px.s2")
+    assert (sold.side, sold.type.value, sold.filled) == ("sell", "market", BTC_USDT.floor_amount(bought * 40 / 100))
+    assert not deal.order("tp.0").active
+    assert not deal.order("so1").active  # after a partial exit no more safety orders
+    assert deal.order("tp.1").active
+    assert deal.order("tp.1").amount == bought - sold.filled
+    _take_profit(h)
+    [closed] = h.closed
+    assert closed.reason == "take profit"
+
+
+def test_a_position_percent_exit_that_leaves_dust_closes_the_whole_dca_deal():
+    h = Harness(dca_bot(start_condition={"type": "signal"}), {"BTC/USDT": BTC_USDT}, {"BTC/USDT": P0})
+    h.signals = [_signal(1)]
+    h.settle()
+    h.signals.append(Signal(id="s2", action="exit_long", pair="BTC/USDT", received_ms=h.now_ms + 2,
+                            amount=Decimal(90), currency_type="percent"))  # fmt: skip
+    h.settle()
+    assert h.deals == {}
+    [closed] = h.closed
+    assert "exit signal" in closed.reason.replace("_", " ")

@@ -83,3 +83,12 @@ def test_the_web_may_read_and_verify_the_audit_log_and_the_engine_may_not() -> N
     for op in ("audit_tail", "audit_verify"):
         assert refusal_reason({Role.WEB}, op, {"accounts": ["a"]}) is None
         assert refusal_reason({Role.ENGINE}, op, {}) is not None
+
+
+def test_the_web_may_panic_read_balances_and_relay_a_sealed_loosening_but_never_trade_or_unseal() -> None:
+    for op in ("panic", "balances", "policy_loosen_sealed"):
+        assert refusal_reason({Role.WEB}, op, {"account": "a"}) is None
+    for op in ("place_order", "cancel_order", "keys_add", "keys_remove", "ack_findings", "keys_check", "my_trades"):
+        assert refusal_reason({Role.WEB}, op, {}) is not None, op
+    assert refusal_reason({Role.ENGINE}, "policy_loosen_sealed", {}) is not None
+    assert refusal_reason({Role.ENGINE}, "panic", {}) is not None

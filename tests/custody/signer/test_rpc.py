@@ -145,6 +145,17 @@ REQUESTS: list[rpc.Request[Any]] = [
         account="main", changes={"pairs": ["BTC/USDT"], "max_order_notional": "500"}, reason="why", passphrase="x"
     ),
     rpc.PanicRequest(),
+    rpc.PanicRequest(requested_by="web:ann"),
+    rpc.PolicyLoosenSealedRequest(
+        account="main",
+        changes_json='{"max_order_notional":"500"}',
+        expected_revision=3,
+        key_id="0" * 16,
+        enc="e" * 43,
+        ciphertext="c" * 40,
+        reason="why",
+        requested_by="web:ann",
+    ),
 ]
 
 
@@ -468,4 +479,3 @@ def test_an_error_class_outside_the_table_comes_back_as_its_nearest_known_ancest
 )
 def test_outcome_unknown_keeps_orders_that_may_have_landed(error: BastionError, unknown: bool) -> None:
     assert rpc.outcome_unknown(error) is unknown
-

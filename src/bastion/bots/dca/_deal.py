@@ -39,6 +39,8 @@ from bastion.bots.interface import BotView, CloseDeal, DealOutcome, DealView, Or
 from bastion.domain import Market
 
 _HUNDRED = Decimal(100)
+#: A partial exit under way (``"<signal id> <percent>"``); empty once its order is done.
+PARTIAL_KEY = "partial"
 #: How ``closing`` starts when an exit signal closes the deal (:func:`bastion.bots.dca._opening.exit_signals`).
 EXIT_SIGNAL_REASON = "exit signal"
 #: A market close that ends without any fill this many times is not sent again (a persistent refusal).
@@ -109,7 +111,9 @@ class _Position:
         # Funds added by hand (``bastion deal add-funds``) count as entries once their order is done;
         # like a safety fill they move the average, so the take-profit legs follow (``tp.K``).
         added = [o for o in deal.orders if o.role is OrderRole.ADD_FUNDS and not o.active and o.filled > 0]
-        self.k = len(done) + len(added)
+        # A partial exit that is done changes the position too: the take-profit legs follow it.
+        partials = [o for o in deal.orders if _has_stem(o.leg, "px") and not o.active and o.filled > 0]
+        self.k = len(done) + len(added) + len(partials)
         self.sos = sos
         self.active_sos = [sos[n] for n in sorted(sos) if sos[n].active]
         self.exits = [o for o in deal.orders if is_exit(o)]
@@ -128,6 +132,9 @@ class _Position:
             self._close_at_market("sl", closing)
             return
         if self._stop_loss():
+            return
+        pending = self.deal.state.get(PARTIAL_KEY, "")
+        if pending and not self._partial_exit(pending, reference):
             return
         targets = self._targets()
         if self._trailing(targets[-1]):
@@ -157,6 +164,41 @@ class _Position:
         self.out.act(CloseDeal(deal=self.deal.id, outcome=outcome, reason=reason))
         self.out.closed.add(self.deal.id)
         self.out.note(f"{self.tag}: closed ({reason})")
+
+    # --- partial exit ---------------------------------------------------------------------------
+
+    def _partial_exit(self, pending: str, reference: Decimal) -> bool:
+        # Carry a partial exit one step further; True once its order is done (the deal goes on).
+        signal_id, percent = pending.split(" ")
+        leg = f"px.{signal_id}"
+        placed = self.deal.order(leg)
+        if placed is not None and placed.active:
+            self.out.note(f"{self.tag}: partial exit: waiting for {leg} ({placed.filled} of {placed.amount} filled)")
+            return False
+        if placed is not None:
+            self.out.save(self.deal.id, {PARTIAL_KEY: ""})
+            self.out.note(f"{self.tag}: partial exit {leg} ended {placed.status} with {placed.filled} filled")
+            return True
+        resting = [o.leg for o in (*self.active_sos, *self.active_exits)]
+        if resting:
+            self.out.cancel(self.deal.id, resting, "partial exit")
+            self.out.note(f"{self.tag}: partial exit: cancelling {', '.join(resting)} first")
+            return False
+        amount = self.market.floor_amount(self.closable * Decimal(percent) / _HUNDRED)
+        if too_small(self.market, self.closable - amount, reference):
+            reason = f"{EXIT_SIGNAL_REASON} {signal_id}"
+            self.out.save(self.deal.id, {PARTIAL_KEY: "", "closing": reason})
+            self.out.note(f"{self.tag}: partial exit of {amount} would leave less than the market minimum: closing")
+            self._close_at_market("sl", reason)
+            return False
+        if too_small(self.market, amount, reference):
+            self.out.save(self.deal.id, {PARTIAL_KEY: ""})
+            self.out.note(f"{self.tag}: partial exit of {amount} is below the market minimum; nothing sold")
+            return True
+        side = exit_side(self.deal.direction)
+        self.out.act(market_order(self.deal.id, leg, self.market, side, amount, OrderRole.EXIT))
+        self.out.note(f"{self.tag}: partial exit: {side} {amount} of {self.closable} at market ({leg})")
+        return False
 
     # --- closing at market ----------------------------------------------------------------------
 

@@ -109,7 +109,9 @@ def exit_signals(config: DcaConfig, view: BotView) -> dict[int, str]:
 
     An ``exit_long`` (``exit_short`` for a short bot) newer than the last signal seen on its pair
     closes that pair's deal at market, as 3Commas closes a DCA deal on an exit signal. It is marked
-    seen with the pair's other signals (:func:`open_deals`), so it acts once.
+    seen with the pair's other signals (:func:`open_deals`), so it acts once. One with a
+    ``percent`` amount below 100 closes that share only: the reason is then
+    ``"partial <signal id> <percent>"`` (see :mod:`bastion.bots.dca._deal`).
     """
     if not isinstance(config.start_condition, SignalStart):
         return {}
@@ -121,6 +123,8 @@ def exit_signals(config: DcaConfig, view: BotView) -> dict[int, str]:
         for signal in sorted(view.signals, key=lambda s: (s.received_ms, s.id)):
             if signal.pair != deal.pair or signal.action != wanted or (seen is not None and signal.received_ms <= seen):
                 continue
-            closing[deal.id] = f"{EXIT_SIGNAL_REASON} {signal.id}"
+            partial = signal.currency_type == "percent" and signal.amount is not None and signal.amount < 100
+            whole = f"{EXIT_SIGNAL_REASON} {signal.id}"
+            closing[deal.id] = f"partial {signal.id} {signal.amount}" if partial else whole
             break
     return closing

@@ -13,7 +13,7 @@ from bastion.domain.market import Side
 from bastion.errors import MarketRuleError
 
 SAFETY_LEG = re.compile(r"so([1-9][0-9]*)")
-EXIT_PREFIXES = ("tp.", "trail.", "sl")
+EXIT_PREFIXES = ("tp.", "trail.", "sl", "px.")
 
 
 def entry_side(direction: Direction) -> Side:

@@ -15,7 +15,10 @@ everything and sells at market (``sl``); ``stop_and_disable`` also saves ``disab
 With a signal start, an exit signal for the bot's direction (``exit_long`` for a long bot; a
 3Commas ``close_at_market_price`` message arrives as one) newer than the last signal seen on
 the pair saves ``closing`` on that pair's deal, which then cancels its orders and sells at
-market (leg ``sl``), as a manual close does.
+market (leg ``sl``), as a manual close does. One with ``position_percent`` below 100 saves
+``partial`` instead: the deal cancels its take-profit and safety orders, sells that share at
+market (``px.<signal id>``), then counts it like a fill (``K`` grows) so the take-profit rests
+again for what is left; a share that would leave less than the market minimum closes the deal.
 
 Then, if the bot may open deals (not disabled, below ``max_active_deals``, cooldown over) it
 opens one on each free pair whose start condition holds, in the order of ``pairs``.
@@ -29,7 +32,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from bastion.bots.dca._deal import manage_deal
+from bastion.bots.dca._deal import PARTIAL_KEY, manage_deal
 from bastion.bots.dca._opening import DISABLED_KEY, exit_signals, open_deals
 from bastion.bots.dca._outcome import Outcome
 from bastion.bots.dca.config import DcaConfig
@@ -61,7 +64,15 @@ class DcaBot:
         exits = exit_signals(self.config, view)
         for deal in view.deals:
             reason = exits.get(deal.id)
-            if reason is not None and not deal.state.get("closing"):
+            if reason is not None and reason.startswith("partial ") and not deal.state.get("closing"):
+                if deal.state.get(PARTIAL_KEY):
+                    out.note(f"deal {deal.id} {deal.pair}: exit signal {reason.split()[1]} ignored: a partial exit is "
+                             "already under way")  # fmt: skip
+                else:
+                    spec = reason.removeprefix("partial ")
+                    out.save(deal.id, {PARTIAL_KEY: spec})
+                    deal = replace(deal, state={**deal.state, PARTIAL_KEY: spec})
+            elif reason is not None and not deal.state.get("closing"):
                 out.save(deal.id, {"closing": reason})
                 deal = replace(deal, state={**deal.state, "closing": reason})
             manage_deal(self.config, view, deal, out)

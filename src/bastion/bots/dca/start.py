@@ -16,6 +16,7 @@ __all__ = ["AsapStart", "RsiStart", "SignalStart", "StartCondition", "parse_star
 _ZERO = Decimal(0)
 _HUNDRED = Decimal(100)
 
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AsapStart:
     """Open a deal as soon as the bot may."""

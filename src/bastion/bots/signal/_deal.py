@@ -12,10 +12,11 @@ from __future__ import annotations
 from decimal import Decimal
 
 from bastion.bots._outcome import Outcome
-from bastion.bots.interface import BotView, CloseDeal, DealOutcome, DealView, OrderRole, OrderView
+from bastion.bots.interface import BotView, CloseDeal, DealOutcome, DealView, OrderRole, OrderView, Signal
 from bastion.bots.signal._orders import (
     ENTRY,
     EXIT,
+    PARTIAL_EXIT,
     STOP_LOSS,
     TAKE_PROFIT,
     base_change,
@@ -37,6 +38,10 @@ EXIT_SIGNAL_KEY = "exit_signal"
 SIGNAL_KEY = "signal"
 SIZE_KEY = "size"
 CURRENCY_KEY = "currency"
+#: A partial exit under way: ``"<signal id> <amount> <percent|base|quote>"``; empty once done.
+PARTIAL_KEY = "partial"
+#: Set when a take-profit was cancelled for a partial exit: it rests again (``tp.2``...) for what is left.
+TP_AGAIN_KEY = "tp_again"
 
 #: Closing orders that may end without a fill before the bot stops trying (and says so).
 MAX_CLOSE_ATTEMPTS = 3
@@ -47,11 +52,39 @@ _ROLES = {EXIT: OrderRole.EXIT, STOP_LOSS: OrderRole.STOP_LOSS, TAKE_PROFIT: Ord
 _HUNDRED = Decimal(100)
 
 
-def manage_deal(config: SignalConfig, view: BotView, deal: DealView, exit_signal: str | None, out: Outcome) -> None:
-    """Decide for one deal; ``exit_signal`` is the id of an exit signal for it in this view, if any."""
+def partial_spec(signal: Signal) -> str | None:
+    """What share of the position an exit signal closes (``"25 percent"``, ``"0.01 base"``), or None for all."""
+    if signal.amount is None or not signal.action.startswith("exit_"):
+        return None
+    if signal.currency_type == "percent":
+        return None if signal.amount >= _HUNDRED else f"{signal.amount} percent"
+    return f"{signal.amount} {signal.currency_type}"  # base, or quote: worth that much at the last price
+
+
+def manage_deal(
+    config: SignalConfig,
+    view: BotView,
+    deal: DealView,
+    exit_signal: str | None,
+    out: Outcome,
+    *,
+    partial: str | None = None,
+) -> None:
+    """Decide for one deal; ``exit_signal`` is the id of an exit signal for it in this view, if any,
+    and ``partial`` what share it closes (:func:`partial_spec`; None: the whole deal)."""
     tag = f"deal {deal.id} {deal.pair}"
     closing = deal.state.get(CLOSING_KEY, "")
-    if exit_signal is not None:
+    first = deal.order(ENTRY)
+    if exit_signal is not None and partial is not None and not closing:
+        if first is None or first.active or first.filled == 0:
+            out.note(f"{tag}: exit signal {exit_signal}: ignored, a partial exit needs a filled entry")
+        elif deal.state.get(PARTIAL_KEY):
+            out.note(f"{tag}: exit signal {exit_signal}: ignored, a partial exit is already under way")
+        else:
+            out.save(deal.id, {PARTIAL_KEY: f"{exit_signal} {partial}"})
+            deal = _with_state(deal, {PARTIAL_KEY: f"{exit_signal} {partial}"})
+            out.note(f"{tag}: exit signal {exit_signal}: closing {partial.replace(' percent', '%')} of the position")
+    elif exit_signal is not None:
         if closing:
             out.note(f"{tag}: exit signal {exit_signal}: already closing ({_REASONS.get(closing, closing)})")
         else:
@@ -149,7 +182,55 @@ class _Position:
         if closing:
             self._close_at_market(closing)
             return
+        pending = self.deal.state.get(PARTIAL_KEY, "")
+        if pending and not self._partial_exit(pending, reference):
+            return
         self._take_profit()
+
+    def _partial_exit(self, pending: str, reference: Decimal) -> bool:
+        """Carry a partial exit one step further; True once it is done (the take-profit may rest again)."""
+        signal_id, amount_text, unit = pending.split(" ")
+        leg = f"{PARTIAL_EXIT}.{signal_id}"
+        placed = self.deal.order(leg)
+        if placed is not None and placed.active:
+            self.out.note(f"{self.tag}: partial exit: waiting for {leg} ({placed.filled} of {placed.amount} filled)")
+            return False
+        if placed is not None:
+            self.out.save(self.deal.id, {PARTIAL_KEY: ""})
+            self.out.note(f"{self.tag}: partial exit {leg} ended {placed.status} with {placed.filled} filled")
+            return True
+        resting = [o.leg for o in self.active_exits]
+        if resting:
+            self.out.cancel(self.deal.id, resting, "partial exit")
+            self.out.save(self.deal.id, {TP_AGAIN_KEY: "1"})
+            self.out.note(f"{self.tag}: partial exit: cancelling {', '.join(resting)} first")
+            return False
+        share = Decimal(amount_text)
+        if unit == "percent":
+            wanted = self.closable * share / _HUNDRED
+        elif unit == "quote":
+            wanted = share / reference if reference > 0 else self.closable
+        else:
+            wanted = share
+        amount = self.market.floor_amount(min(wanted, self.closable))
+        if amount >= self.closable or too_small(self.market, self.closable - amount, reference):
+            self.out.save(self.deal.id, {PARTIAL_KEY: "", CLOSING_KEY: EXIT, EXIT_SIGNAL_KEY: signal_id})
+            self.out.note(
+                f"{self.tag}: partial exit of {amount} would leave less than the market minimum: closing the deal"
+            )
+            self.closing = EXIT
+            self._close_at_market(EXIT)
+            return False
+        if too_small(self.market, amount, reference):
+            self.out.save(self.deal.id, {PARTIAL_KEY: ""})
+            self.out.note(f"{self.tag}: partial exit of {amount} {self.market.base} is below the market minimum; "
+                          "nothing sold")  # fmt: skip
+            return True
+        side = exit_side(self.deal.direction)
+        self.out.act(market_order(self.deal.id, leg, self.market, side, amount, OrderRole.EXIT))
+        held = f"{self.closable} {self.market.base}"
+        self.out.note(f"{self.tag}: partial exit: {side} {amount} of {held} at market ({leg})")
+        return False
 
     def _finish(self) -> None:
         self.out.cancel(self.deal.id, [o.leg for o in self.active_exits], "deal closed")
@@ -213,7 +294,12 @@ class _Position:
         pct = self.config.take_profit_pct
         if pct is None:
             return
-        existing = self.deal.order(TAKE_PROFIT)
+        placed = [o for o in self.deal.orders if has_stem(o.leg, TAKE_PROFIT)]
+        existing = placed[-1] if placed else None
+        leg = TAKE_PROFIT
+        if existing is not None and not existing.active and self.deal.state.get(TP_AGAIN_KEY):
+            leg, existing = fresh_leg([o.leg for o in self.deal.orders], TAKE_PROFIT), None  # after a partial exit
+            self.out.save(self.deal.id, {TP_AGAIN_KEY: ""})
         if existing is not None:
             if not existing.active:
                 self.out.note(
@@ -226,11 +312,16 @@ class _Position:
         else:
             level = self.market.round_price(self.average * (1 - pct / _HUNDRED), "down")
         side = exit_side(self.deal.direction)
-        order, problem = limit_order(
-            self.deal.id, TAKE_PROFIT, self.market, side, level, self.closable, OrderRole.TAKE_PROFIT
-        )
+        order, problem = limit_order(self.deal.id, leg, self.market, side, level, self.closable, OrderRole.TAKE_PROFIT)
         if order is None:
             self.out.note(f"{self.tag}: take-profit not placed: {problem}")
             return
         self.out.act(order)
-        self.out.note(f"{self.tag}: take-profit {side} {self.closable} at {level}")
+        self.out.note(f"{self.tag}: take-profit {side} {self.closable} at {level} ({leg})")
+
+
+def _with_state(deal: DealView, values: dict[str, str]) -> DealView:
+    """``deal`` as it will be once ``values`` are saved (a decision sees what it just saved)."""
+    import dataclasses
+
+    return dataclasses.replace(deal, state={**deal.state, **values})

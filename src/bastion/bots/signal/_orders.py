@@ -9,9 +9,10 @@ from bastion.domain import Market, OrderType
 from bastion.domain.market import Side
 from bastion.errors import MarketRuleError, ValidationError
 
-#: Legs, one of each per deal (a closing order refused without a fill is tried again as ``exit.2``...).
-ENTRY, EXIT, TAKE_PROFIT, STOP_LOSS = "entry", "exit", "tp", "sl"
-EXIT_STEMS = (EXIT, TAKE_PROFIT, STOP_LOSS)
+#: Legs, one of each per deal (a closing order refused without a fill is tried again as ``exit.2``...);
+#: a partial exit sells as ``px.<signal id>``, and the take-profit it displaced rests again as ``tp.2``...
+ENTRY, EXIT, TAKE_PROFIT, STOP_LOSS, PARTIAL_EXIT = "entry", "exit", "tp", "sl", "px"
+EXIT_STEMS = (EXIT, TAKE_PROFIT, STOP_LOSS, PARTIAL_EXIT)
 
 
 def entry_side(direction: Direction) -> Side:
@@ -111,4 +112,3 @@ def market_order(deal: int, leg: str, market: Market, side: Side, amount: Decima
     return PlaceOrder(
         deal=deal, leg=leg, role=role, symbol=market.symbol, side=side, type=OrderType.MARKET, amount=amount
     )
-

@@ -13,7 +13,11 @@ measured from when it arrived to ``view.now_ms``; a refused one only leaves a no
     Saves ``closing = exit`` on the open deal of that pair and direction; the deal then sells
     (long) or buys back (short) its whole position at market (leg ``exit``), after cancelling
     a resting take-profit, and closes once that filled. An exit before the entry filled cancels
-    the entry first.
+    the entry first. An exit with an amount is a partial exit (3Commas ``position_percent``:
+    that percent of the position; ``base``: that much base; ``quote``: worth that much): the deal saves it, cancels its
+    take-profit, sells that share at market (leg ``px.<signal id>``), then rests a take-profit
+    for what is left (``tp.2``...). A share that leaves less than the market minimum closes the
+    whole deal instead.
 
 After the entry fills, a deal rests a take-profit limit order (leg ``tp``) at
 ``take_profit_pct`` beyond the average entry, and watches the stop at ``stop_loss_pct`` against
@@ -28,10 +32,11 @@ and an exit seen again is a no-op because the deal already says it is closing.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 
 from bastion.bots._outcome import Outcome
 from bastion.bots.interface import BotView, Decision, OpenDeal, Signal
-from bastion.bots.signal._deal import CURRENCY_KEY, SIGNAL_KEY, SIZE_KEY, manage_deal
+from bastion.bots.signal._deal import CURRENCY_KEY, SIGNAL_KEY, SIZE_KEY, manage_deal, partial_spec
 from bastion.bots.signal._orders import entry_order
 from bastion.bots.signal.config import SignalConfig, action_direction
 
@@ -58,7 +63,7 @@ class SignalBot:
             The bot's pending signals, open deals, markets, prices, saved state and clock.
         """
         out = Outcome()
-        exits: dict[int, str] = {}
+        exits: dict[int, Signal] = {}
         entries: list[Signal] = []
         busy = {deal.pair for deal in view.deals}
         open_count = len(view.deals)
@@ -77,7 +82,7 @@ class SignalBot:
                 if deal is None:
                     out.note(f"{tag}: ignored: no open {direction} deal on {signal.pair}")
                 else:
-                    exits[deal.id] = signal.id
+                    exits[deal.id] = signal
                 continue
             if signal.pair in busy:
                 out.note(f"{tag}: ignored: a deal on {signal.pair} is already open")
@@ -88,7 +93,9 @@ class SignalBot:
                 busy.add(signal.pair)
                 open_count += 1
         for deal in view.deals:
-            manage_deal(self.config, view, deal, exits.get(deal.id), out)
+            exit_signal = exits.get(deal.id)
+            manage_deal(self.config, view, deal, None if exit_signal is None else exit_signal.id, out,
+                        partial=None if exit_signal is None else partial_spec(exit_signal))  # fmt: skip
         for signal in entries:
             self._open(view, signal, out)
         return out.decision()
@@ -111,10 +118,10 @@ class SignalBot:
         if market is None or price is None:
             out.note(f"{tag}: no deal opened: no {'market rules' if market is None else 'price'} in the view")
             return
-        if signal.amount is None:
-            size, currency = self.config.order_size, self.config.order_currency
-        else:
-            size, currency = signal.amount, signal.currency_type
+        size: Decimal = self.config.order_size
+        currency: str = self.config.order_currency
+        if signal.amount is not None:
+            size, currency = signal.amount, signal.currency_type  # not percent: the config refuses it on an entry
         direction = action_direction(signal.action)
         ref = f"signal.{signal.id}"
         order, problem = entry_order(ref, market, direction, size, currency, price.last)

@@ -187,7 +187,8 @@ class SignalConfig(PricesOnly):
         The web layer asks before it stores a signal, the bot again before it acts: a pair the bot
         does not trade, a direction it does not trade, or an entry size it does not allow (in the
         other currency than ``order_currency``, not positive, or above ``max_order_size``). An
-        exit's amount is not used (an exit closes the whole deal), so it is not checked.
+        exit's amount is a share of the position: ``percent`` (above 0, at most 100), ``base``, or
+        ``quote`` (worth that much at the last price).
 
         Parameters
         ----------
@@ -209,8 +210,12 @@ class SignalConfig(PricesOnly):
                 f"action {action!r} is {direction}, which bot {self.name!r} does not trade; "
                 f"expected a {' or '.join(self.directions)} action"
             )
-        if amount is None or action.startswith("exit_"):
+        if amount is not None and action.startswith("exit_"):
+            return _exit_refusal(amount, currency_type)
+        if amount is None:
             return None
+        if currency_type == "percent":
+            return "currency_type 'percent' (3Commas position_percent) is for exits; expected base or quote"
         if currency_type != self.order_currency:
             return (
                 f"order amount is in {currency_type!r} but bot {self.name!r} sizes orders in {self.order_currency!r}; "
@@ -268,3 +273,17 @@ class SignalConfig(PricesOnly):
                     f"{self.name} {pair}: order_size {size} {self.order_currency} (about {notional} {market.quote}) "
                     f"is below the market's minimum notional {market.min_notional} {market.quote}"
                 )
+
+
+def _exit_refusal(amount: Decimal, currency_type: str | None) -> str | None:
+    """Why an exit of ``amount`` in ``currency_type`` is refused (a share of the position), or None."""
+    if currency_type == "percent":
+        if not 0 < amount <= 100:
+            return f"an exit of {amount} percent of the position is not possible; expected above 0 and at most 100"
+        return None
+    if currency_type in ("base", "quote"):
+        return None if amount > 0 else f"an exit amount must be positive, got {amount}"
+    return (
+        f"an exit sized in {currency_type!r} is not supported; expected currency_type 'position_percent', 'base' or "
+        "'quote', or no amount to close the whole deal"
+    )

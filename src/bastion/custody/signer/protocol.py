@@ -49,6 +49,7 @@ CONTROL_OPS = frozenset(
         "keys_remove",
         "policy_show",
         "policy_set",
+        "policy_loosen_sealed",
         "ack_findings",
         "panic",
     }

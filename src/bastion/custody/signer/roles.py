@@ -50,7 +50,8 @@ class Role(StrEnum):
     ENGINE = "engine"
     """Runs bots: orders, balances, trades, key status."""
     WEB = "web"
-    """The web process: relays a key sealed in the browser, tightens a policy, shows status."""
+    """The web process: relays what the browser sealed (a key, the passphrase of a loosening), tightens a
+    policy, panics, shows status and balances."""
     OPERATOR = "operator"
     """The user's own CLI: everything (loosening a policy or adding a key still needs the passphrase)."""
 
@@ -79,11 +80,22 @@ ROLE_OPS: Mapping[Role, frozenset[str]] = MappingProxyType(
                 "ping",
                 "key_status",
                 "policy_show",
-                "policy_set",
+                "policy_set",  # without a passphrase: tightening only (ROLE_REFUSED_PARAMS)
                 "seal_public_key",
                 "keys_add_sealed",
                 "audit_tail",
                 "audit_verify",
+                # Loosening needs the vault passphrase sealed in the page to the signer's key: the web
+                # relays a blob it cannot open, bound to one change at one revision, opened once;
+                # wrong passphrases are throttled and alerted (policies.py).
+                "policy_loosen_sealed",
+                # Protective only: cancels every open order, purges the decrypted keys and stops the
+                # signer. Nothing it does can move money; what it can do to a user (stop trading) a
+                # compromised web could already do by halting every account with policy_set.
+                "panic",
+                # Read-only and not a secret (the overview's portfolio values); every call is audited.
+                # It reveals what a key can trade, nothing that lets anyone trade it.
+                "balances",
             }
         ),
         Role.OPERATOR: frozenset({EVERY_OP}),

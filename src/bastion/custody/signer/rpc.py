@@ -34,6 +34,7 @@ Stable API (the engine consumes it)::
     keys_remove         KeysRemoveRequest           KeyRemoved
     policy_show         PolicyShowRequest           PolicyView
     policy_set          PolicySetRequest            PolicyView
+    policy_loosen_sealed PolicyLoosenSealedRequest  PolicyView
     panic               PanicRequest                PanicReport
     ==================  ==========================  ==================================
 
@@ -105,6 +106,7 @@ __all__ = [
     "Ping",
     "PingRequest",
     "PlaceOrderRequest",
+    "PolicyLoosenSealedRequest",
     "PolicySetRequest",
     "PolicyShowRequest",
     "PolicyUsageView",
@@ -491,6 +493,29 @@ class PolicySetRequest(Request[PolicyView]):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class PolicyLoosenSealedRequest(Request[PolicyView]):
+    """Change some policy fields with the vault passphrase sealed in the page (the web's loosening).
+
+    ``changes_json`` is the JSON text of the changes exactly as the page sealed the passphrase
+    with it; the account, that text, ``expected_revision`` and ``reason`` are bound to the
+    ciphertext, so the blob opens for this one change of this account at this revision, once.
+    ``requested_by`` is the web user the web process names (recorded in the audit log).
+    """
+
+    op: ClassVar[str] = "policy_loosen_sealed"
+    answer: ClassVar[Any] = PolicyView
+
+    account: str
+    changes_json: str
+    expected_revision: int
+    key_id: str
+    enc: str
+    ciphertext: str
+    reason: str | None = None
+    requested_by: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class FindingsAcknowledged:
     """What acknowledging an account's leak findings recorded."""
 
@@ -519,6 +544,9 @@ class PanicRequest(Request[PanicReport]):
     op: ClassVar[str] = "panic"
     answer: ClassVar[Any] = PanicReport
 
+    requested_by: str | None = None
+    """Who asked, as the caller names them (the web user behind a web panic); audited."""
+
 
 #: Every operation's request type, by op name.
 OPS: dict[str, type[Request[Any]]] = {
@@ -540,6 +568,7 @@ OPS: dict[str, type[Request[Any]]] = {
         AckFindingsRequest,
         PolicyShowRequest,
         PolicySetRequest,
+        PolicyLoosenSealedRequest,
         PanicRequest,
     )
 }

@@ -42,17 +42,22 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 __all__ = [
     "LABEL",
     "MAX_SEALED_BYTES",
+    "PASSPHRASE_LABEL",
     "SUITE",
     "OpenedKey",
+    "OpenedPassphrase",
     "SealError",
     "SealingKey",
     "b64url_decode",
     "b64url_encode",
+    "passphrase_context",
     "seal_context",
 ]
 
 #: The version label that starts every context; a new scheme gets a new label.
 LABEL = "bastion-seal-v1"
+#: The label of a vault passphrase sealed for one policy change (loosening from the web).
+PASSPHRASE_LABEL = "bastion-seal-passphrase-v1"  # noqa: S105 - a label, not a password
 #: What the public key is for, as published next to it.
 SUITE = "X25519-HKDF-SHA256-AES256GCM"
 #: The largest ciphertext accepted (an API key, secret and passphrase are far smaller).
@@ -82,6 +87,14 @@ def b64url_decode(text: str, what: str) -> bytes:
         raise SealError(f"{what} is not base64url text (letters, digits, '-' and '_')") from None
 
 
+def passphrase_context(
+    *, key_id: str, account: str, changes_json: str, expected_revision: int, reason: str | None
+) -> bytes:
+    """Return the bytes a sealed vault passphrase is bound to: one policy change of one account at one revision."""
+    fields: list[Any] = [PASSPHRASE_LABEL, key_id, account, "policy_set", changes_json, expected_revision, reason]
+    return json.dumps(fields, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
 def seal_context(*, key_id: str, account: str, exchange: str, url: str | None, allow_unrestricted_ip: bool) -> bytes:
     """Return the bytes a sealed key is bound to: the HKDF info and the AES-GCM associated data."""
     fields: list[Any] = [LABEL, key_id, account, exchange, url, bool(allow_unrestricted_ip)]
@@ -97,6 +110,14 @@ class OpenedKey:
     password: str | None = field(default=None, repr=False)
     blob_id: str = ""
     """A digest of the blob's ephemeral key: what the audit log records, and what a replay repeats."""
+
+
+@dataclass(frozen=True, slots=True)
+class OpenedPassphrase:
+    """The vault passphrase a sealed blob held. No repr shows it."""
+
+    passphrase: str = field(repr=False)
+    blob_id: str = ""
 
 
 def _credential(data: dict[str, Any], name: str, *, required: bool) -> str | None:
@@ -162,10 +183,35 @@ class SealingKey:
             Sealed to another key, malformed, altered, bound to other account details, or
             already used; the message says which, and never holds the blob's content.
         """
+        context = seal_context(
+            key_id=key_id, account=account, exchange=exchange, url=url, allow_unrestricted_ip=allow_unrestricted_ip
+        )
+        data, blob_id = self._open_json(
+            key_id=key_id,
+            enc=enc,
+            ciphertext=ciphertext,
+            context=context,
+            what="key",
+            mismatch="sealed for another account, exchange, URL or IP setting than the ones sent with it",
+        )
+        if not isinstance(data, dict) or set(data) - {"api_key", "secret", "password"}:
+            raise SealError("the sealed content must be an object with api_key, secret and optionally password")
+        api_key = _credential(data, "api_key", required=True)
+        secret = _credential(data, "secret", required=True)
+        assert api_key is not None
+        assert secret is not None
+        return OpenedKey(
+            api_key=api_key, secret=secret, password=_credential(data, "password", required=False), blob_id=blob_id
+        )
+
+    def _open_json(
+        self, *, key_id: str, enc: str, ciphertext: str, context: bytes, what: str, mismatch: str
+    ) -> tuple[dict[str, Any], str]:
+        """Open one blob bound to ``context``; return its JSON object and its id. A blob opens once."""
         if key_id != self.key_id:
             raise SealError(
-                f"the key was sealed to sealing key {str(key_id)[:32]!r}, but this signer's is {self.key_id!r} "
-                "(a new one is made at every signer start); reload the page and enter the key again"
+                f"the {what} was sealed to sealing key {str(key_id)[:32]!r}, but this signer's is {self.key_id!r} "
+                f"(a new one is made at every signer start); reload the page and enter the {what} again"
             )
         ephemeral = b64url_decode(enc, "enc")
         sealed = b64url_decode(ciphertext, "ciphertext")
@@ -179,12 +225,9 @@ class SealingKey:
         blob_id = hashlib.sha256(b"bastion-seal-blob\x00" + ephemeral).hexdigest()[:32]
         if ephemeral in self._seen:
             raise SealError(
-                f"this sealed key (blob {blob_id}) was already used once; a replayed blob is refused, seal the "
-                "key again to add it"
+                f"this sealed {what} (blob {blob_id}) was already used once; a replayed blob is refused, seal the "
+                f"{what} again"
             )
-        context = seal_context(
-            key_id=key_id, account=account, exchange=exchange, url=url, allow_unrestricted_ip=allow_unrestricted_ip
-        )
         try:
             shared = self._private.exchange(X25519PublicKey.from_public_bytes(ephemeral))
         except ValueError:  # a low-order point: the shared secret would be all zeros
@@ -196,8 +239,8 @@ class SealingKey:
             plain = bytearray(AESGCM(okm[:_KEY_LEN]).decrypt(okm[_KEY_LEN:], sealed, context))
         except InvalidTag:
             raise SealError(
-                "the sealed key does not open: it was altered in transit, or sealed for another account, exchange, "
-                "URL or IP setting than the ones sent with it; nothing was stored"
+                f"the sealed {what} does not open: it was altered in transit, or {mismatch}; nothing was stored "
+                "or changed"
             ) from None
         self._seen.add(ephemeral)  # from here on the blob is spent, whatever happens next
         try:
@@ -206,12 +249,46 @@ class SealingKey:
             raise SealError("the sealed content is not the JSON object expected") from None
         finally:
             plain[:] = bytes(len(plain))
-        if not isinstance(data, dict) or set(data) - {"api_key", "secret", "password"}:
-            raise SealError("the sealed content must be an object with api_key, secret and optionally password")
-        api_key = _credential(data, "api_key", required=True)
-        secret = _credential(data, "secret", required=True)
-        assert api_key is not None
-        assert secret is not None
-        return OpenedKey(
-            api_key=api_key, secret=secret, password=_credential(data, "password", required=False), blob_id=blob_id
+        if not isinstance(data, dict):
+            raise SealError("the sealed content is not the JSON object expected")
+        return data, blob_id
+
+    def open_passphrase(
+        self,
+        *,
+        key_id: str,
+        enc: str,
+        ciphertext: str,
+        account: str,
+        changes_json: str,
+        expected_revision: int,
+        reason: str | None,
+    ) -> OpenedPassphrase:
+        """Open a vault passphrase sealed for one policy change; the blob opens once.
+
+        Raises
+        ------
+        SealError
+            Sealed to another key, malformed, altered, bound to another account, change,
+            revision or reason, or already used; the message never holds the blob's content.
+        """
+        context = passphrase_context(
+            key_id=key_id,
+            account=account,
+            changes_json=changes_json,
+            expected_revision=expected_revision,
+            reason=reason,
         )
+        data, blob_id = self._open_json(
+            key_id=key_id,
+            enc=enc,
+            ciphertext=ciphertext,
+            context=context,
+            what="passphrase",
+            mismatch="sealed for another account, policy change, revision or reason than the ones sent with it",
+        )
+        if set(data) != {"passphrase"}:
+            raise SealError("the sealed content must be an object with passphrase only")
+        passphrase = _credential(data, "passphrase", required=True)
+        assert passphrase is not None
+        return OpenedPassphrase(passphrase=passphrase, blob_id=blob_id)

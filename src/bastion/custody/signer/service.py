@@ -135,6 +135,7 @@ class SignerService(PolicyOps, KeyOps, AuditOps):
         self.clock = clock
         self.accounts: dict[str, Account] = {}
         self.sealing = SealingKey()  # for keys sealed in the browser; in memory only, new at every start
+        self._sealed_failures: list[int] = []  # when sealed passphrases were wrong (PolicyOps' lockout)
         self.notifier = Notifier.from_environment(home=layout.home)
         self.stopping = asyncio.Event()
         self._last_head_ms = clock()
@@ -410,6 +411,7 @@ class SignerService(PolicyOps, KeyOps, AuditOps):
             "keys_remove": self.op_keys_remove,
             "policy_show": self.op_policy_show,
             "policy_set": self.op_policy_set,
+            "policy_loosen_sealed": self.op_policy_loosen_sealed,
             "ack_findings": self.op_ack_findings,
             "panic": self.op_panic,
             "audit_tail": self.op_audit_tail,
@@ -811,8 +813,16 @@ class SignerService(PolicyOps, KeyOps, AuditOps):
     # ------------------------------------------------------------------ panic and shutdown
 
     async def op_panic(self, params: Mapping[str, Any], peer: Mapping[str, int]) -> Any:
-        """Cancel every open order on every account, then forget all secrets and stop."""
-        self._append("panic", {"account": "*", "peer": dict(peer)})
+        """Cancel every open order on every account, then forget all secrets and stop.
+
+        ``requested_by`` (the web user behind a panic from the web) is recorded in the audit log.
+        Other parameters are ignored: a panic is never refused over a stray parameter.
+        """
+        by = params.get("requested_by")
+        entry_payload: dict[str, Any] = {"account": "*", "peer": dict(peer)}
+        if isinstance(by, str):
+            entry_payload["requested_by"] = by[:64]
+        self._append("panic", entry_payload)
         report = []
         for account in list(self.accounts.values()):
             entry: dict[str, Any] = {

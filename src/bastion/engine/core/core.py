@@ -9,6 +9,7 @@ in that order. The live engine, paper trading and the backtester drive this one 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
 from typing import Any
@@ -74,7 +75,7 @@ from bastion.engine.core.views import deal_view
 from bastion.engine.core.wake import retry_delay_ms, woken
 from bastion.engine.ids import client_order_id
 
-__all__ = ["EngineCore"]
+__all__ = ["EngineCore", "due_signals"]
 
 _ZERO = Decimal(0)
 _CENT = Decimal("1E-8")
@@ -226,7 +227,7 @@ class EngineCore:
             balances=dict(balances or {}),
             state=slot.state,
             candles=dict(candles or {}),
-            signals=signals if slot.takes_signals else (),
+            signals=due_signals(signals, self.now_ms) if slot.takes_signals else (),
         )
 
     def _deal_view(self, deal: DealState) -> DealView:
@@ -585,3 +586,13 @@ def effects_of(core: EngineCore, events: Iterable[Event]) -> list[Effect]:
     for event in events:
         out += core.apply(event)
     return out
+
+
+def due_signals(signals: tuple[Signal, ...], now_ms: int) -> tuple[Signal, ...]:
+    """The signals a bot may see at ``now_ms``: a delayed one (``due_ms``) only from its due time on,
+    and then as if it arrived at that time (a DCA bot acts once per newer signal on a pair)."""
+    return tuple(
+        s if s.due_ms is None else dataclasses.replace(s, received_ms=max(s.received_ms, s.due_ms))
+        for s in signals
+        if s.due_ms is None or s.due_ms <= now_ms
+    )

@@ -21,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Literal
 
-from sqlalchemy import exc, select
+from sqlalchemy import exc, or_, select
 
 from bastion.errors import ValidationError
 from bastion.storage.models import BotRow, SignalRow, SignalSecretRow
@@ -31,7 +31,7 @@ __all__ = ["ReplayedSignal", "SignalRecord", "SignalRepository", "SignalStatus",
 
 _DIGEST = re.compile(r"[0-9a-f]{64}")
 _ACTIONS = ("enter_long", "exit_long", "enter_short", "exit_short")
-_CURRENCIES = ("base", "quote")
+_CURRENCIES = ("base", "quote", "percent")
 #: Compared with when a bot has no secret, so that an unknown bot costs the same time as a wrong secret.
 _NO_SECRET = "0" * 64
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -64,12 +64,14 @@ class SignalRecord:
     action: Literal["enter_long", "exit_long", "enter_short", "exit_short"]
     pair: str
     amount: Decimal | None
-    currency_type: Literal["base", "quote"]
+    currency_type: Literal["base", "quote", "percent"]
     trigger_price: Decimal | None
     sent_ms: int
     received_at: datetime
     status: SignalStatus
     reason: str | None
+    not_before_ms: int | None = None
+    """A delayed signal is not handed to its bot before this time (epoch ms); None: at once."""
 
     @property
     def received_ms(self) -> int:
@@ -91,6 +93,7 @@ def _record(row: SignalRow) -> SignalRecord:
         received_at=row.received_at,
         status=SignalStatus(row.status),
         reason=row.reason,
+        not_before_ms=row.not_before_ms,
     )
 
 
@@ -164,6 +167,7 @@ class SignalRepository(Repository):
         trigger_price: Decimal | None = None,
         status: SignalStatus | str = SignalStatus.PENDING,
         reason: str | None = None,
+        not_before_ms: int | None = None,
     ) -> SignalRecord:
         """Store a received signal and return it.
 
@@ -174,7 +178,10 @@ class SignalRepository(Repository):
         digest
             SHA-256 hex of the payload's canonical form; a second signal with it is a replay.
         action, pair, sent_ms, amount, currency_type, trigger_price
-            What the signal says (``sent_ms``: its own timestamp, epoch milliseconds).
+            What the signal says (``sent_ms``: its own timestamp, epoch milliseconds;
+            ``currency_type`` ``percent``: an exit of ``amount`` percent of the position).
+        not_before_ms
+            A delayed signal: not handed to the bot before this time (epoch milliseconds).
         status, reason
             ``pending`` (the default) for the engine to pick up, or ``refused`` with why.
 
@@ -190,7 +197,7 @@ class SignalRepository(Repository):
         if action not in _ACTIONS:
             raise ValidationError(f"signal action must be one of {', '.join(_ACTIONS)}; got {action!r}")
         if currency_type not in _CURRENCIES:
-            raise ValidationError(f"signal currency_type must be base or quote; got {currency_type!r}")
+            raise ValidationError(f"signal currency_type must be base, quote or percent; got {currency_type!r}")
         state = _status(status)
         if state is SignalStatus.HANDLED:
             raise ValidationError("a new signal is pending or refused; expected status pending or refused, got handled")
@@ -212,6 +219,7 @@ class SignalRepository(Repository):
             received_at=self.clock(),
             status=state.value,
             reason=reason,
+            not_before_ms=not_before_ms,
         )
         try:
             with self.session.begin_nested():  # a concurrent replay loses on the unique constraint
@@ -231,13 +239,16 @@ class SignalRepository(Repository):
         row = self.session.get(SignalRow, signal_id)
         return None if row is None else _record(row)
 
-    def pending(self, bot_id: int) -> list[SignalRecord]:
-        """Return the bot's pending signals, oldest first."""
+    def pending(self, bot_id: int, *, due_by_ms: int | None = None) -> list[SignalRecord]:
+        """Return the bot's pending signals, oldest first; with ``due_by_ms``, only those due by then
+        (a delayed signal waits until its ``not_before_ms``)."""
         query = (
             select(SignalRow)
             .where(SignalRow.bot_id == bot_id, SignalRow.status == SignalStatus.PENDING.value)
             .order_by(SignalRow.id)
         )
+        if due_by_ms is not None:
+            query = query.where(or_(SignalRow.not_before_ms.is_(None), SignalRow.not_before_ms <= due_by_ms))
         return [_record(row) for row in self.session.scalars(query)]
 
     def recent(self, bot_id: int, *, limit: int = 50) -> list[SignalRecord]:

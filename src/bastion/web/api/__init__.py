@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from bastion.web.api import accounts, alerts, audit, bots, deals, users
+from bastion.web.api import accounts, alerts, audit, bots, deals, panic, users
 
 __all__ = ["routers"]
 
@@ -20,5 +20,6 @@ routers: list[APIRouter] = [
     bots.router,
     deals.router,
     deals.commands,
+    panic.router,
     users.router,
 ]

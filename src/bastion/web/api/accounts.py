@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from sqlalchemy.orm import Session, sessionmaker
 
+from bastion.errors import SignerRefused
 from bastion.services.access import user_account, user_accounts
 from bastion.services.accounts import SignerCalls
 from bastion.storage import AccountRecord
 from bastion.web.api._common import CHANGE, CHANGE_FRESH, Reader, Trader, plain, refusals, run, sessions_of, signer_of
-from bastion.web.api.schemas import AccountOut, PolicyChange, PolicyOut
+from bastion.web.api.schemas import AccountOut, PolicyChange, PolicyOut, SealedLoosening
 
 __all__ = ["router"]
 
@@ -38,8 +39,10 @@ async def get_account(account_id: int, user: Reader, sessions: Sessions) -> Acco
 
 def _policy(signer: SignerCalls, name: str) -> PolicyOut:
     shown = signer.call("policy_show", account=name)
+    revision = shown.get("revision")
     return PolicyOut(account=name, state=str(shown.get("state")), reason=shown.get("reason"),
-                     policy=plain(dict(shown.get("policy") or {})))  # fmt: skip
+                     policy=plain(dict(shown.get("policy") or {})),
+                     revision=revision if isinstance(revision, int) else None)  # fmt: skip
 
 
 def _set_policy(signer: SignerCalls, name: str, change: PolicyChange) -> PolicyOut:
@@ -71,15 +74,34 @@ async def tighten_policy(
     return await run(_set_policy, signer_of(request), account.name, body)
 
 
-@router.post("/{account_id}/policy/loosen", response_model=PolicyOut, dependencies=CHANGE_FRESH,
-             responses=refusals(409))  # fmt: skip
-async def loosen_policy(
-    account_id: int, body: PolicyChange, user: Trader, sessions: Sessions, request: Request
-) -> PolicyOut:
-    """Loosen the policy: needs a fresh second factor, and the signer's passphrase rule still applies.
+#: How the signer's refusal of a sealed loosening maps to an HTTP status.
+_LOOSEN_STATUS = {"unauthorized": 403, "bad_request": 422, "SignerBadRequest": 422, "not_found": 404,
+                  "conflict": 409, "throttled": 429}  # fmt: skip
 
-    The web's signer role may not send the vault passphrase, so the signer refuses (409, with
-    its reason) a loosening that needs it; run ``bastion policy set`` as the operator then.
+
+def _loosen(signer: SignerCalls, name: str, body: SealedLoosening, by: str) -> PolicyOut:
+    params: dict[str, Any] = {"account": name, "requested_by": by, **body.model_dump(exclude_none=True)}
+    try:
+        signer.call("policy_loosen_sealed", **params)
+    except SignerRefused as error:
+        raise HTTPException(
+            status_code=_LOOSEN_STATUS.get(error.kind, 409), detail=f"the signer refused: {error}"
+        ) from None
+    return _policy(signer, name)
+
+
+@router.post("/{account_id}/policy/loosen", response_model=PolicyOut, dependencies=CHANGE_FRESH,
+             responses=refusals(409, 429))  # fmt: skip
+async def loosen_policy(
+    account_id: int, body: SealedLoosening, user: Trader, sessions: Sessions, request: Request
+) -> PolicyOut:
+    """Loosen the policy: a fresh second factor here, and the vault passphrase sealed in the page.
+
+    The page seals the passphrase to the signer's key (``GET /api/v1/seal/public-key``), bound to
+    this account, ``changes_json``, ``expected_revision`` (from ``GET .../policy``) and ``reason``.
+    This process relays the ciphertext; the signer opens it once and checks the passphrase as it
+    checks the operator's. 403 wrong passphrase, 422 a blob that does not open or was used,
+    409 the policy moved on (seal again), 429 too many wrong passphrases.
     """
     account = await run(user_account, sessions, user.id, account_id)
-    return await run(_set_policy, signer_of(request), account.name, body)
+    return await run(_loosen, signer_of(request), account.name, body, f"web:{user.name}")

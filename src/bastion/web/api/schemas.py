@@ -54,6 +54,7 @@ class PolicyOut(BaseModel):
     state: str
     reason: str | None
     policy: dict[str, Any]
+    revision: int | None = Field(default=None, description="The policy's revision (a sealed loosening is bound to it)")
 
 
 class PolicyChange(BaseModel):
@@ -63,6 +64,26 @@ class PolicyChange(BaseModel):
 
     changes: dict[str, Any] = Field(min_length=1, max_length=16)
     reason: str | None = Field(default=None, max_length=200)
+
+
+class SealedLoosening(BaseModel):
+    """A policy change with the vault passphrase sealed in the page to the signer's key (see seal.js).
+
+    The signer opens the passphrase only for this account, exactly this ``changes_json`` text, this
+    ``expected_revision`` and ``reason``, and only once; the web process relays it unopened.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    changes_json: str = Field(
+        min_length=2, max_length=4096, description="The changes as the JSON text the page sealed the passphrase with"
+    )
+    expected_revision: int = Field(ge=0, le=2**53, description="The policy revision the page showed")
+    reason: str | None = Field(default=None, max_length=200)
+    key_id: str = Field(pattern=r"^[0-9a-f]{16}$", description="The key id of the sealing key the page used")
+    enc: str = Field(pattern=r"^[A-Za-z0-9_-]{43}=?$", description="The page's ephemeral X25519 key, base64url")
+    ciphertext: str = Field(pattern=r"^[A-Za-z0-9_-]{24,5464}={0,2}$",
+                            description="AES-256-GCM output (ciphertext and tag), base64url")  # fmt: skip
 
 
 class BotOut(BaseModel):

@@ -3,7 +3,8 @@
 - :func:`current_user` -> :class:`WebUser`; 401 without a complete, unexpired session.
 - :func:`require_role` ``(*roles)`` -> a dependency; 403 for another role.
 - :func:`require_csrf`: the header ``X-CSRF-Token`` or the form field ``csrf_token`` must equal
-  the session's token (403 otherwise); a state change from another origin is refused too.
+  the session's token (403 otherwise); a state change from another origin is refused too
+  (``Origin: null``, a same-origin form post under no-referrer, passes only with the token).
 - :func:`require_fresh_factor`: 403 ``fresh second factor required`` unless a passkey or TOTP
   code was given within five minutes.
 - :func:`csrf_token_for` ``(request)`` -> the session's CSRF token, for templates.
@@ -93,8 +94,10 @@ def require_role(*roles: str) -> Callable[[WebUser], WebUser]:
     return dependency
 
 
-def _cross_origin(request: Request, context: AuthContext) -> str | None:
+def _cross_origin(request: Request, context: AuthContext, *, opaque_ok: bool = False) -> str | None:
     origin = request.headers.get("origin")
+    if opaque_ok and origin == "null":
+        origin = None  # a same-origin form post under no-referrer; the caller checks the CSRF token
     if origin is not None and origin not in context.settings.origins:
         return f"a request from origin {origin[:100]!r} is refused; expected one of this server's origins"
     if request.headers.get("sec-fetch-site") == "cross-site":
@@ -103,10 +106,17 @@ def _cross_origin(request: Request, context: AuthContext) -> str | None:
 
 
 async def require_csrf(request: Request) -> None:
-    """Refuse (403) a request without the session's CSRF token, or from another origin; 401 without a session."""
+    """Refuse (403) a request without the session's CSRF token, or from another origin; 401 without a session.
+
+    ``Origin: null`` (what a browser sends with a same-origin form post under
+    ``Referrer-Policy: no-referrer``) or no ``Origin`` counts as no origin: such a request gets
+    through only with the session's token, which a page on another origin cannot read (and the
+    ``SameSite=Strict`` cookie is not sent by it). A named foreign origin, or ``Sec-Fetch-Site:
+    cross-site``, is refused whatever the token.
+    """
     active = await run_in_threadpool(pending_or_full_session, request)
     context = auth_context(request)
-    refused = _cross_origin(request, context)
+    refused = _cross_origin(request, context, opaque_ok=True)
     if refused is not None:
         raise HTTPException(status_code=403, detail=refused)
     given = request.headers.get("x-csrf-token")

@@ -1,5 +1,9 @@
-"""``/``: the overview (money in open deals per account and in total, today's and all-time
-profit, open deals, alerts) and ``/alerts``."""
+"""``/``: the overview (portfolio value per account and in total in one quote currency, money in
+open deals, today's and all-time profit, open deals, alerts) and ``/alerts``.
+
+Values come from :func:`bastion.services.portfolio.portfolio`: live balances through the signer's
+``balances`` (the web role may read them: not a secret), priced from the exchanges' public
+tickers; paper accounts from their documents in this database. Only the user's own accounts."""
 
 from __future__ import annotations
 
@@ -9,8 +13,10 @@ from decimal import Decimal
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from bastion.errors import BastionError
 from bastion.services import dashboard
-from bastion.storage import DealStatus
+from bastion.storage import AccountRepository, DealStatus
+from bastion.web.api._common import signer_of
 from bastion.web.auth.deps import WebUser, auth_context
 from bastion.web.pages._common import login_redirect, owned_ids, page_user, render, sessions_of
 from bastion.web.pages._signer import signer_alerts
@@ -40,6 +46,46 @@ def portfolio_rows(views: list[dashboard.DealView]) -> list[dict[str, str]]:
     ]
     rows += [{"label": "In open deals · total", "value": f"{_plain(value)} {quote}"} for quote, value in total.items()]
     return rows
+
+
+#: The one quote currency the overview values every account in.
+QUOTE = "USDT"
+
+
+def value_rows(request: Request, user: WebUser) -> tuple[list[dict[str, str]], str | None]:
+    """The value of each of the user's accounts and their total in :data:`QUOTE`, and what could not be read."""
+    from bastion.services.portfolio import AccountBalances, portfolio
+    from bastion.services.users import owned_accounts
+
+    records = owned_accounts(sessions_of(request), user.id)
+    if not records:
+        return [], None
+    with sessions_of(request)() as session:
+        documents = {r.name: AccountRepository(session).paper_document(r.id) for r in records if r.paper}
+    paper = [
+        AccountBalances(account=r.name, exchange=r.exchange, url=r.url, paper=True,
+                        balances={a: Decimal(free) + Decimal(locked)
+                                  for a, (free, locked) in (documents.get(r.name) or {}).get("balances", {}).items()})
+        for r in records if r.paper
+    ]  # fmt: skip
+    try:
+        valued = portfolio(quote=QUOTE, signer=signer_of(request), paper=lambda: paper,
+                           accounts={r.name for r in records if not r.paper})  # fmt: skip
+    except BastionError as error:
+        return [], f"portfolio values unavailable: {error}"
+    rows = []
+    problems = []
+    for account in (*valued.accounts, *valued.paper):
+        label = f"Value · {account.account}" + (" (paper)" if account.paper else "")
+        if account.error is not None:
+            problems.append(f"{account.account}: {account.error}")
+            rows.append({"label": label, "value": "unknown"})
+            continue
+        unpriced = f" + {', '.join(account.unpriced)} unpriced" if account.unpriced else ""
+        rows.append({"label": label, "value": f"{_plain(account.total)} {QUOTE}{unpriced}"})
+    if valued.accounts:
+        rows.append({"label": "Value · total (live)", "value": f"{_plain(valued.total)} {QUOTE}"})
+    return rows, "; ".join(problems) or None
 
 
 def _plain(value: Decimal) -> str:
@@ -72,14 +118,16 @@ def overview(request: Request) -> Response:
     views = dashboard.deal_views(sessions, owned)
     pnl = dashboard.profit(views, day_start=_day_start(auth_context(request).now()))
     bots = dashboard.bot_counts(sessions, owned)
+    values, problem = value_rows(request, user)
+    note = "Values: balances from the signer, priced at the exchanges' last prices; open deals at what they cost."
     return render(
         request,
         "overview.html",
         user,
         section="/",
         title="Overview",
-        portfolio=portfolio_rows(views),
-        portfolio_note="Values are what the open deals cost, in their quote currency; balances stay with the signer.",
+        portfolio=values + portfolio_rows(views),
+        portfolio_note=note if problem is None else f"{note} Not read: {problem}",
         pnl=pnl,
         open_deals=[v for v in views if v.deal.status is DealStatus.OPEN],
         alerts=all_alerts(request, user),

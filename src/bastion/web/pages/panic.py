@@ -1,14 +1,15 @@
 """``/panic``: what ``bastion panic`` does (stop every bot, cancel every open order through the
-signer, purge its secrets, stop it), after a fresh second factor. Admins only: it stops everything."""
+signer, purge its secrets, stop it), after a fresh second factor. Admins only: it stops everything.
+
+It goes through the app's signer client like ``POST /api/v1/panic`` (the signer gives the web
+role ``panic``), so it works when the web runs as its own user, not the operator's."""
 
 from __future__ import annotations
-
-from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import Response
 
-from bastion.errors import SignerRefused, SignerUnavailable
+from bastion.web.api.panic import web_panic
 from bastion.web.auth.deps import require_csrf, require_fresh_factor
 from bastion.web.pages._common import login_redirect, page_user, render
 
@@ -24,26 +25,6 @@ def panic_page(request: Request) -> Response:
     if user is None:
         return login_redirect(request)
     return render(request, "panic.html", user, section="/panic", title="Panic", report=None)
-
-
-def _panic() -> tuple[int, dict[str, Any] | None, str | None]:
-    from bastion.custody.layout import HomeLayout
-    from bastion.custody.signer.client import SignerClient
-    from bastion.services.bots import stop_all_bots
-
-    stopped = stop_all_bots()
-    try:
-        with SignerClient(HomeLayout.from_env().socket, timeout=120) as signer:
-            report = signer.call("panic")
-    except SignerUnavailable:
-        return (
-            stopped,
-            None,
-            "no signer is running: no secret is decrypted anywhere, but open orders were NOT cancelled",
-        )
-    except SignerRefused as error:
-        return stopped, None, f"the signer refused the panic ({error}); run `bastion panic` as the operator now"
-    return stopped, report, None
 
 
 @router.post("/panic", dependencies=[Depends(require_csrf)])
@@ -64,7 +45,8 @@ def panic(request: Request) -> Response:
         return render(
             request, "panic.html", user, section="/panic", title="Panic", report=None, status_code=403, error=due
         )
-    stopped, report, problem = _panic()
+    outcome = web_panic(request, user)
     return render(
-        request, "panic.html", user, section="/panic", title="Panic", report=report, stopped=stopped, error=problem
-    )
+        request, "panic.html", user, section="/panic", title="Panic", report=outcome.report,
+        stopped=outcome.bots_stopped, error=outcome.problem,
+    )  # fmt: skip

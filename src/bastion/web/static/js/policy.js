@@ -1,4 +1,6 @@
-// Change an account's policy through the API: tighten freely; loosen after a fresh passkey assertion.
+// Change an account's policy through the API: tighten freely; loosen after a fresh passkey assertion,
+// with the vault passphrase sealed in this page to the signer's key (seal.js): the server relays a
+// ciphertext bound to this one change at the policy's current revision.
 (function () {
   "use strict";
   var NUMBERS = ["max_order_notional", "max_daily_notional", "max_deviation_pct", "min_volume_24h"];
@@ -21,12 +23,24 @@
       var changes = {};
       changes[field] = value(field, document.getElementById("policy-value").value);
       try {
+        var base = "/api/v1/accounts/" + encodeURIComponent(account) + "/policy";
         if (kind === "loosen") {
+          var secret = document.getElementById("policy-passphrase");
+          if (!secret.value) { throw new Error("loosening needs the vault passphrase"); }
           status.className = "muted";
           status.textContent = "Confirm with your passkey...";
           await window.BastionStepUp.passkey();
+          status.textContent = "Sealing the passphrase in this page...";
+          var shown = await (await fetch(base, { credentials: "same-origin", headers: { "Accept": "application/json" } })).json();
+          var body = await window.BastionSeal.sealPassphrase(await window.BastionSeal.publishedKey(), {
+            account: shown.account, changesJson: JSON.stringify(changes), expectedRevision: shown.revision,
+            passphrase: secret.value,
+          });
+          secret.value = "";
+          await window.Bastion.postJSON(base + "/loosen", body);
+        } else {
+          await window.Bastion.postJSON(base + "/tighten", { changes: changes });
         }
-        await window.Bastion.postJSON("/api/v1/accounts/" + encodeURIComponent(account) + "/policy/" + kind, { changes: changes });
         status.className = "notice";
         status.textContent = "Policy changed (" + kind + "): " + field + ".";
         window.setTimeout(function () { window.location.reload(); }, 800);

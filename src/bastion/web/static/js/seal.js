@@ -5,9 +5,12 @@
 //   window.BastionSeal.seal(published, {account, exchange, url, apiKey, secret, passphrase,
 //                                       allowUnrestrictedIp})  -> the body to post
 //   window.BastionSeal.connectKey({... same fields ..., csrfToken}) -> the signer's answer
+//   window.BastionSeal.sealPassphrase(published, {account, changesJson, expectedRevision, reason,
+//                                                 passphrase}) -> the body of .../policy/loosen
 (function () {
   "use strict";
   var LABEL = "bastion-seal-v1";
+  var PASSPHRASE_LABEL = "bastion-seal-passphrase-v1";
   var subtle = window.crypto && window.crypto.subtle;
 
   function b64urlEncode(bytes) {
@@ -38,11 +41,17 @@
     return new TextEncoder().encode(JSON.stringify(fields));
   }
 
-  async function seal(published, fields) {
+  // The bytes a sealed vault passphrase is bound to: one change of one account at one revision.
+  function passphraseContext(keyId, account, changesJson, expectedRevision, reason) {
+    var fields = [PASSPHRASE_LABEL, keyId, account, "policy_set", changesJson, expectedRevision,
+      reason === undefined ? null : reason];
+    return new TextEncoder().encode(JSON.stringify(fields));
+  }
+
+  // Seal the bytes of `plaintext` to the published key, bound to `info`; zero the plaintext after.
+  async function sealBytes(published, info, plaintext) {
     if (!subtle) { throw new Error("this browser has no WebCrypto here (a secure context is needed)"); }
     if (published.label !== LABEL) { throw new Error("the signer publishes " + published.label + ", expected " + LABEL); }
-    var url = fields.url ? fields.url : null;
-    var allow = !!fields.allowUnrestrictedIp;
     var recipientBytes = b64urlDecode(published.public_key);
     var recipient;
     try {
@@ -53,23 +62,43 @@
     var ephemeral = await subtle.generateKey({ name: "X25519" }, true, ["deriveBits"]);
     var enc = new Uint8Array(await subtle.exportKey("raw", ephemeral.publicKey));
     var shared = await subtle.deriveBits({ name: "X25519", public: recipient }, ephemeral.privateKey, 256);
-    var info = context(published.key_id, fields.account, fields.exchange, url, allow);
     var ikm = await subtle.importKey("raw", shared, "HKDF", false, ["deriveBits"]);
     var okm = new Uint8Array(await subtle.deriveBits(
       { name: "HKDF", hash: "SHA-256", salt: concat(enc, recipientBytes), info: info }, ikm, 352));
     var aes = await subtle.importKey("raw", okm.slice(0, 32), { name: "AES-GCM" }, false, ["encrypt"]);
-    var plaintext = new TextEncoder().encode(JSON.stringify({
-      api_key: fields.apiKey, secret: fields.secret, password: fields.passphrase ? fields.passphrase : null,
-    }));
     var sealed = new Uint8Array(await subtle.encrypt(
       { name: "AES-GCM", iv: okm.slice(32, 44), additionalData: info }, aes, plaintext));
     plaintext.fill(0);
     okm.fill(0);
+    return { enc: b64urlEncode(enc), ciphertext: b64urlEncode(sealed) };
+  }
+
+  async function seal(published, fields) {
+    var url = fields.url ? fields.url : null;
+    var allow = !!fields.allowUnrestrictedIp;
+    var info = context(published.key_id, fields.account, fields.exchange, url, allow);
+    var plaintext = new TextEncoder().encode(JSON.stringify({
+      api_key: fields.apiKey, secret: fields.secret, password: fields.passphrase ? fields.passphrase : null,
+    }));
+    var blob = await sealBytes(published, info, plaintext);
     var body = {
       account: fields.account, exchange: fields.exchange, key_id: published.key_id,
-      enc: b64urlEncode(enc), ciphertext: b64urlEncode(sealed), allow_unrestricted_ip: allow,
+      enc: blob.enc, ciphertext: blob.ciphertext, allow_unrestricted_ip: allow,
     };
     if (url !== null) { body.url = url; }
+    return body;
+  }
+
+  async function sealPassphrase(published, fields) {
+    var reason = fields.reason ? fields.reason : null;
+    var info = passphraseContext(published.key_id, fields.account, fields.changesJson, fields.expectedRevision, reason);
+    var plaintext = new TextEncoder().encode(JSON.stringify({ passphrase: fields.passphrase }));
+    var blob = await sealBytes(published, info, plaintext);
+    var body = {
+      changes_json: fields.changesJson, expected_revision: fields.expectedRevision, key_id: published.key_id,
+      enc: blob.enc, ciphertext: blob.ciphertext,
+    };
+    if (reason !== null) { body.reason = reason; }
     return body;
   }
 
@@ -95,5 +124,14 @@
     }));
   }
 
-  window.BastionSeal = { seal: seal, connectKey: connectKey, context: context };
+  async function publishedKey() {
+    return answerOf(await fetch("/api/v1/seal/public-key", {
+      method: "GET", credentials: "same-origin", headers: { "Accept": "application/json" },
+    }));
+  }
+
+  window.BastionSeal = {
+    seal: seal, connectKey: connectKey, context: context, sealPassphrase: sealPassphrase,
+    passphraseContext: passphraseContext, publishedKey: publishedKey,
+  };
 })();
