@@ -397,6 +397,8 @@ class Backtest:
     def _decide(self) -> None:
         """Let every due bot decide; again while its orders changed (market fills), as the live engine would."""
         ids = self.core.due()
+        if not ids:
+            return  # no decision: no deal closed since the last archive
         rounds = 0
         while ids:
             rounds += 1
@@ -505,8 +507,10 @@ class Backtest:
             self._carry(self.core.apply(event))
 
     def _new_fills(self, feed: _Feed, order: Order) -> list[Event]:
-        cid = feed.cids.get(order.order_id, order.client_order_id)
         done = feed.reported.get(order.order_id, 0)
+        if len(order.trades) == done:
+            return []
+        cid = feed.cids.get(order.order_id, order.client_order_id)
         events: list[Event] = []
         entry = self.core.orders.get(cid)
         for trade in order.trades[done:]:
