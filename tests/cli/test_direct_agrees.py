@@ -1,14 +1,16 @@
 """``bastion backtest``'s plain-argument shortcut (:mod:`bastion.cli.direct`) reads exactly what typer reads.
 
-The shortcut may only decline (typer then parses as always) or call the command with the very
-values typer would pass. Both parsers are run here on the real ``backtest`` signature (a recorder
-with the same annotations) over hand-picked and generated argument lists.
+The shortcut reads the option table :data:`bastion.cli.backtest_run.OPTIONS`; typer reads the
+``backtest`` command's declaration. The shortcut may only decline (typer then parses as always)
+or give the very values typer would pass: checked on the table itself and by running both
+parsers over hand-picked and generated argument lists.
 """
 
 from __future__ import annotations
 
 import functools
 import inspect
+import typing
 from typing import Any
 
 import pytest
@@ -18,7 +20,8 @@ from hypothesis import strategies as st
 from typer._click.exceptions import ClickException
 
 from bastion.cli import backtest
-from bastion.cli.direct import call_plainly
+from bastion.cli.backtest_run import OPTIONS
+from bastion.cli.direct import parse_plainly
 from bastion.cli.main import main
 
 _DECLINED = "declined"
@@ -35,12 +38,8 @@ def _recorder(calls: list[dict[str, Any]]) -> Any:
 
 
 def _direct(args: list[str]) -> dict[str, Any] | str:
-    calls: list[dict[str, Any]] = []
-    if not call_plainly(_recorder(calls), args):
-        assert calls == []
-        return _DECLINED
-    assert len(calls) == 1
-    return calls[0]
+    values = parse_plainly(OPTIONS, args)
+    return _DECLINED if values is None else values
 
 
 def _typer(args: list[str]) -> dict[str, Any] | str:
@@ -63,6 +62,28 @@ def _agree(args: list[str]) -> None:
 
 
 _REQUIRED = ["--config", "bot.toml", "--data", "BTC/USDT=candles.parquet"]
+
+
+def test_the_table_is_typers_reading_of_the_command() -> None:
+    """Every option of the typer command is in the table with its flag, type, repetition, default and need."""
+    from typer.main import get_command
+
+    app = typer.Typer(add_completion=False)
+    app.command(name="backtest")(backtest.backtest)
+    app.command(name="other")(lambda: None)
+    command = get_command(app).commands["backtest"]  # type: ignore[attr-defined]
+    typer_reads = {
+        p.name: (tuple(p.opts), p.multiple, p.required, None if p.multiple and not p.default else p.default)
+        for p in command.params
+    }
+    table = {o.param: ((o.flag,), o.many, o.required, o.default) for o in OPTIONS}
+    assert table == typer_reads
+    hints = typing.get_type_hints(backtest.backtest)
+    for option in OPTIONS:
+        kind = hints[option.param]  # T, T | None, list[T] or list[T] | None
+        inner = [a for a in typing.get_args(kind) if a is not type(None)] if typing.get_origin(kind) else [kind]
+        base = typing.get_args(inner[0])[0] if typing.get_origin(inner[0]) is list else inner[0]
+        assert option.kind is base, option.param
 
 
 @pytest.mark.parametrize(
