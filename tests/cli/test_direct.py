@@ -1,38 +1,27 @@
-"""Plain ``--option value`` arguments call a command without typer; anything else is left to typer."""
+"""Plain ``--option value`` arguments are read against an option table; anything else is declined (left to typer)."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
-from typing import Annotated
 
 import pytest
-import typer
 
-from bastion.cli.direct import call_plainly
+from bastion.cli.direct import PlainOption, parse_plainly
 from bastion.cli.main import main
 
-calls: list[dict[str, object]] = []
+OPTIONS = (
+    PlainOption(flag="--config", param="config", kind=Path, required=True),
+    PlainOption(flag="--data", param="data", many=True, required=True),
+    PlainOption(flag="--fee", param="fee", default="0.1"),
+    PlainOption(flag="--json", param="out", kind=Path),
+    PlainOption(flag="--extra", param="extra", many=True),
+)
 
 
-def command(
-    config: Annotated[Path, typer.Option("--config", help="a file")],
-    data: Annotated[list[str], typer.Option("--data", help="repeatable")],
-    fee: Annotated[str, typer.Option("--fee", help="text")] = "0.1",
-    out: Annotated[Path | None, typer.Option("--json", help="optional path")] = None,
-    extra: Annotated[list[str] | None, typer.Option("--extra", help="optional list")] = None,
-) -> None:
-    calls.append({"config": config, "data": data, "fee": fee, "out": out, "extra": extra})
-
-
-def flagged(verbose: Annotated[bool, typer.Option("--verbose")] = False) -> None:
-    calls.append({"verbose": verbose})
-
-
-def test_plain_options_call_the_command_with_typed_values_and_defaults() -> None:
-    calls.clear()
-    assert call_plainly(command, ["--config", "a.toml", "--data", "X=1", "--data=Y=2", "--json", "r.json"])
-    assert calls == [{"config": Path("a.toml"), "data": ["X=1", "Y=2"], "fee": "0.1", "out": Path("r.json"),
-                      "extra": None}]  # fmt: skip
+def test_plain_options_give_typed_values_and_defaults() -> None:
+    got = parse_plainly(OPTIONS, ["--config", "a.toml", "--data", "X=1", "--data=Y=2", "--json", "r.json"])
+    assert got == {"config": Path("a.toml"), "data": ["X=1", "Y=2"], "fee": "0.1", "out": Path("r.json"), "extra": None}
 
 
 @pytest.mark.parametrize(
@@ -45,18 +34,11 @@ def test_plain_options_call_the_command_with_typed_values_and_defaults() -> None
         ["--config", "a.toml", "--data"],  # a value missing
         ["--config", "--data", "X=1"],  # an option where a value belongs
         ["a.toml"],  # a positional argument
+        ["--config", "a.toml", "--data", "X=1", "--"],  # the end of options
     ],
 )
-def test_anything_but_plain_options_is_left_to_typer(args: list[str]) -> None:
-    calls.clear()
-    assert not call_plainly(command, args)
-    assert calls == []
-
-
-def test_a_command_with_an_option_kind_it_does_not_read_is_left_to_typer() -> None:
-    calls.clear()
-    assert not call_plainly(flagged, ["--verbose"])
-    assert calls == []
+def test_anything_but_plain_options_is_declined(args: list[str]) -> None:
+    assert parse_plainly(OPTIONS, args) is None
 
 
 def test_bastion_backtest_with_an_unknown_option_still_gets_typers_usage_error(
@@ -66,3 +48,22 @@ def test_bastion_backtest_with_an_unknown_option_still_gets_typers_usage_error(
         main(["backtest", "--config", "x.toml", "--data", "BTC/USDT=x.csv", "--bogus", "1"])
     assert exit_info.value.code == 2
     assert "No such option: --bogus" in capsys.readouterr().err
+
+
+def test_a_plain_backtest_does_not_import_typer(tmp_path: Path) -> None:
+    """The point of the shortcut: typer's import and command building are skipped (checked in a fresh process)."""
+    import subprocess
+
+    code = (
+        "import sys\n"
+        "from bastion.cli.main import main\n"
+        "try:\n"
+        f"    main(['backtest', '--config', {str(tmp_path / 'missing.toml')!r}, '--data', 'BTC/USDT=x.csv'])\n"
+        "except SystemExit as exc:\n"
+        "    assert exc.code == 2, exc.code\n"
+        "print(sorted(m for m in sys.modules if m == 'typer' or m.startswith('typer.')))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "cannot read --config" in done.stderr
+    assert done.stdout.strip() == "[]"

@@ -397,6 +397,8 @@ class Backtest:
     def _decide(self) -> None:
         """Let every due bot decide; again while its orders changed (market fills), as the live engine would."""
         ids = self.core.due()
+        if not ids:
+            return  # no decision: no deal closed since the last archive
         rounds = 0
         while ids:
             rounds += 1
@@ -428,7 +430,7 @@ class Backtest:
         try:
             view = self.core.view(
                 bot_id,
-                balances={a: free for a, (free, _) in self.ledger.balances(ACCOUNT).items()},
+                balances=self.ledger.free_balances(ACCOUNT),
                 candles=self._candles(slot.config, slot.pairs),
                 signals=self._signals(slot.takes_signals),
             )
@@ -446,14 +448,17 @@ class Backtest:
         return ()
 
     def _carry(self, effects: list[Effect]) -> None:
+        # Only orders sent or cancelled touch the ledger here (fills: :meth:`_report`); the rest
+        # (store, notify) has no part in a backtest.
         for effect in effects:
-            if isinstance(effect, SendOrder):
+            if type(effect) is SendOrder:
                 for event in self._send(effect):
                     self._carry(self.core.apply(event))
-            elif isinstance(effect, RequestCancel):
+                self._capital()
+            elif type(effect) is RequestCancel:
                 for event in self._cancel(effect):
                     self._carry(self.core.apply(event))
-        self._capital()
+                self._capital()
 
     def _send(self, effect: SendOrder) -> list[Event]:
         order = effect.order
@@ -494,6 +499,7 @@ class Backtest:
         return [Cancelled(client_order_id=effect.order.client_order_id)]
 
     def _report(self, feed: _Feed, order: Order) -> None:
+        self._capital()  # the fill moved the ledger
         self._carry_events(self._new_fills(feed, order))
 
     def _carry_events(self, events: list[Event]) -> None:
@@ -501,8 +507,10 @@ class Backtest:
             self._carry(self.core.apply(event))
 
     def _new_fills(self, feed: _Feed, order: Order) -> list[Event]:
-        cid = feed.cids.get(order.order_id, order.client_order_id)
         done = feed.reported.get(order.order_id, 0)
+        if len(order.trades) == done:
+            return []
+        cid = feed.cids.get(order.order_id, order.client_order_id)
         events: list[Event] = []
         entry = self.core.orders.get(cid)
         for trade in order.trades[done:]:

@@ -223,23 +223,36 @@ def _markets(spec: SweepData) -> Any:
     return markets
 
 
-def run_chunk(spec: SweepData, items: Sequence[tuple[int, dict[str, str], str]]) -> list[dict[str, Any]]:
-    """Backtest each (index, params, config TOML); return one row each (the figures as strings)."""
+def run_chunk(
+    spec: SweepData, items: Sequence[tuple[int, dict[str, str], str]], markets: Sequence[Any] | None = None
+) -> list[dict[str, Any]]:
+    """Backtest each (index, params, config TOML); return one row each (the figures as strings).
+
+    ``markets`` are the loaded ``--data`` markets (Ray hands every task the same copy, read from
+    its object store); None: load them here from ``spec`` (once per process).
+    """
     from bastion.backtest.report import report
     from bastion.backtest.runner import Backtest
 
-    markets = _markets(spec)
+    if markets is None:
+        markets = _markets(spec)
+    balances = dict(spec.balances)
     rows = []
     for index, params, text in items:
-        run = Backtest(text, markets, fee=spec.fee, balances=dict(spec.balances)).run()
+        run = Backtest(text, markets, fee=spec.fee, balances=balances).run()
         figures = report(run, bot="sweep")
         rows.append({"index": index, **params, **{k: figures[k] for k in _FIGURES}})
     return rows
 
 
+#: Tasks per worker: few (each task pays Ray's scheduling and a result transfer), but more than
+#: one so that a worker that drew the slow parameter sets does not hold up the end alone.
+_TASKS_PER_WORKER = 4
+
+
 def _chunks(items: list[Any], parts: int) -> list[list[Any]]:
-    size = max(1, math.ceil(len(items) / parts))
-    return [items[i : i + size] for i in range(0, len(items), size)]
+    """``parts`` chunks dealt round-robin: neighbouring combinations (alike in cost) spread over the chunks."""
+    return [chunk for chunk in (items[i::parts] for i in range(parts)) if chunk]
 
 
 def _on_ray(
@@ -253,8 +266,10 @@ def _on_ray(
         ray.init(address=address, log_to_driver=False, configure_logging=False)
     try:
         task = ray.remote(num_cpus=1)(run_chunk)
-        shared = ray.put(spec)
-        refs = [task.remote(shared, chunk) for chunk in _chunks(items, workers * 4)]
+        # The candle columns go into Ray's object store once; every task maps the same numpy
+        # arrays (no file read on the workers, which on a cluster need not have the file).
+        markets = ray.put(list(_markets(spec)))
+        refs = [task.remote(spec, chunk, markets) for chunk in _chunks(items, workers * _TASKS_PER_WORKER)]
         rows: list[dict[str, Any]] = []
         for part in ray.get(refs):
             rows.extend(part)

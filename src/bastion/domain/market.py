@@ -13,6 +13,7 @@ __all__ = ["Market", "Side"]
 
 Side = Literal["buy", "sell"]
 
+_ONE = Decimal(1)
 _ROUNDING = {"nearest": ROUND_HALF_EVEN, "down": ROUND_DOWN, "up": ROUND_UP}
 
 
@@ -89,14 +90,18 @@ class Market:
 
         ``down`` suits a buy (never pay more than asked), ``up`` a sell.
         """
-        value = to_decimal(price, what=f"{self.symbol} price")
-        ticks = (value / self.tick_size).quantize(Decimal(1), rounding=_ROUNDING[mode])
+        value = price if type(price) is Decimal and price.is_finite() else None
+        if value is None:
+            value = to_decimal(price, what=f"{self.symbol} price")
+        ticks = (value / self.tick_size).quantize(_ONE, rounding=_ROUNDING[mode])
         return Price(ticks * self.tick_size)
 
     def floor_amount(self, amount: object) -> Qty:
         """Floor ``amount`` to a multiple of the lot step (never more than was asked)."""
-        value = to_decimal(amount, what=f"{self.symbol} amount")
-        steps = (value / self.lot_step).quantize(Decimal(1), rounding=ROUND_DOWN)
+        value = amount if type(amount) is Decimal and amount.is_finite() else None
+        if value is None:
+            value = to_decimal(amount, what=f"{self.symbol} amount")
+        steps = (value / self.lot_step).quantize(_ONE, rounding=ROUND_DOWN)
         return Qty(steps * self.lot_step)
 
     # --- checks ---------------------------------------------------------------------------

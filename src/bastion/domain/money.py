@@ -26,6 +26,8 @@ def to_decimal(value: object, *, what: str = "value") -> Decimal:
     what
         Its name, used in the error message.
     """
+    if type(value) is Decimal and value.is_finite():  # the common case, checked first
+        return value
     if isinstance(value, (bool, float)):
         raise ValidationError(
             f"{what} must be a decimal string, int or Decimal, got float/bool {value!r}; "
@@ -51,7 +53,7 @@ class _NonNegativeDecimal(Decimal):
     _what = "value"
 
     def __new__(cls, value: object = "0") -> _NonNegativeDecimal:
-        dec = to_decimal(value, what=cls._what)
+        dec = value if type(value) is Decimal and value.is_finite() else to_decimal(value, what=cls._what)
         if dec < 0:
             raise ValidationError(f"{cls._what} must not be negative, got {dec}")
         return super().__new__(cls, dec)

@@ -160,7 +160,8 @@ class Order:
     def __post_init__(self) -> None:
         if self.side not in ("buy", "sell"):
             raise ValidationError(f"order side must be 'buy' or 'sell', got {self.side!r}")
-        self.type = OrderType(self.type)
+        if type(self.type) is not OrderType:
+            self.type = OrderType(self.type)
         self.amount = to_decimal(self.amount, what="order amount")
         if self.amount <= 0:
             raise ValidationError(f"order amount must be positive, got {self.amount}")

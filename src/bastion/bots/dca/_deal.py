@@ -107,7 +107,8 @@ class _Position:
         self.price = view.prices.get(deal.pair)
         self.tag = f"deal {deal.id} {deal.pair}"
         sos = safety_orders(deal)
-        done = [n for n in sorted(sos) if not sos[n].active and sos[n].filled > 0]
+        numbers = sorted(sos)
+        done = [n for n in numbers if not sos[n].active and sos[n].filled > 0]
         # Funds added by hand (``bastion deal add-funds``) count as entries once their order is done;
         # like a safety fill they move the average, so the take-profit legs follow (``tp.K``).
         added = [o for o in deal.orders if o.role is OrderRole.ADD_FUNDS and not o.active and o.filled > 0]
@@ -115,7 +116,7 @@ class _Position:
         partials = [o for o in deal.orders if _has_stem(o.leg, "px") and not o.active and o.filled > 0]
         self.k = len(done) + len(added) + len(partials)
         self.sos = sos
-        self.active_sos = [sos[n] for n in sorted(sos) if sos[n].active]
+        self.active_sos = [sos[n] for n in numbers if sos[n].active]
         self.exits = [o for o in deal.orders if is_exit(o)]
         self.active_exits = [o for o in self.exits if o.active]
         self.entry = entry_totals([base, *(sos[n] for n in done), *added], deal.direction)

@@ -77,6 +77,21 @@ class TakeProfitStep:
         object.__setattr__(self, "profit_pct", profit)
 
 
+#: One 100 % step per ``take_profit_pct`` (by its exact digits), built and checked once: a bot reads
+#: its targets on every decision.
+_SINGLE_STEPS: dict[tuple[int, tuple[int, ...], int | str], tuple[TakeProfitStep, ...]] = {}
+
+
+def _single_step(profit_pct: Decimal) -> tuple[TakeProfitStep, ...]:
+    key = profit_pct.as_tuple()
+    steps = _SINGLE_STEPS.get(key)
+    if steps is None:
+        if len(_SINGLE_STEPS) > 4096:
+            _SINGLE_STEPS.clear()
+        steps = _SINGLE_STEPS[key] = (TakeProfitStep(amount_pct=_HUNDRED, profit_pct=profit_pct),)
+    return steps
+
+
 def _steps(data: object) -> tuple[TakeProfitStep, ...]:
     if isinstance(data, (str, bytes, Mapping)) or not isinstance(data, list | tuple):
         raise ConfigError(f"take_profit_steps must be a list of tables {{amount_pct, profit_pct}}, got {data!r}")
@@ -249,7 +264,7 @@ class DcaConfig:
         if self.take_profit_steps:
             return self.take_profit_steps
         assert self.take_profit_pct is not None  # __post_init__ guarantees one of the two
-        return (TakeProfitStep(amount_pct=_HUNDRED, profit_pct=self.take_profit_pct),)
+        return _single_step(self.take_profit_pct)
 
     @property
     def timeframe(self) -> str | None:

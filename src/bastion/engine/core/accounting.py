@@ -88,6 +88,7 @@ class FigureTotals:
         "entry_fee_quote",
         "exit_base",
         "exit_cost",
+        "made",
         "other",
         "received",
         "spent",
@@ -100,9 +101,11 @@ class FigureTotals:
         self.entry_base = self.entry_cost = self.entry_fee_base = self.entry_fee_quote = _ZERO
         self.exit_base = self.exit_cost = self.spent = self.received = self.base_held = _ZERO
         self.other: dict[str, Decimal] = {}
+        self.made: DealFigures | None = None
 
     def add(self, side: str, fill: Fill) -> None:
         """Count one fill of an order on ``side`` (``buy`` or ``sell``)."""
+        self.made = None
         fee = fill.fee
         fee_quote = fee.amount if fee.currency == self._quote else _ZERO
         fee_base = fee.amount if fee.currency == self._base else _ZERO
@@ -125,8 +128,10 @@ class FigureTotals:
             self.base_held -= fill.amount + fee_base
 
     def figures(self) -> DealFigures:
-        """What the fills added so far make."""
-        return DealFigures(
+        """What the fills added so far make (the same frozen figures until the next fill)."""
+        if self.made is not None:
+            return self.made
+        self.made = DealFigures(
             entry_base=self.entry_base,
             entry_cost=self.entry_cost,
             entry_fee_base=self.entry_fee_base,
@@ -139,6 +144,7 @@ class FigureTotals:
             direction=self.direction,
             other_fees=dict(self.other),
         )
+        return self.made
 
 
 def deal_figures(orders: Iterable[Order], *, direction: str, base: str, quote: str) -> DealFigures:

@@ -224,9 +224,9 @@ class EngineCore:
             deals=deals,
             closed_deals=slot.closed_deals,
             last_closed_ms=slot.last_closed_ms,
-            balances=dict(balances or {}),
+            balances=balances or {},  # BotView keeps read-only copies of its mappings
             state=slot.state,
-            candles=dict(candles or {}),
+            candles=candles or {},
             signals=due_signals(signals, self.now_ms) if slot.takes_signals else (),
         )
 
@@ -249,10 +249,16 @@ class EngineCore:
             ask=event.ask,
             time_ms=self.now_ms,
         )
+        last, symbol = event.last, event.symbol
         for slot in self.bots.values():
-            if slot.exchange == event.exchange and event.symbol in slot.pairs:
-                high, low = slot.marks.get(event.symbol, (event.last, event.last))
-                slot.marks[event.symbol] = (max(high, event.last), min(low, event.last))
+            if slot.exchange == event.exchange and symbol in slot.pairs:
+                mark = slot.marks.get(symbol)
+                if mark is None:
+                    slot.marks[symbol] = (last, last)
+                elif last > mark[0]:  # (high, low): only a new extreme changes it
+                    slot.marks[symbol] = (last, mark[1])
+                elif last < mark[1]:
+                    slot.marks[symbol] = (mark[0], last)
         return []
 
     def _bot_loaded(self, event: BotLoaded) -> list[Effect]:

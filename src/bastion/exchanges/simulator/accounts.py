@@ -104,6 +104,10 @@ class Ledger:
         """Return ``{asset: (free, locked)}`` for ``account``."""
         return {asset: (part[0], part[1]) for asset, part in self._accounts[account].items()}
 
+    def free_balances(self, account: str) -> dict[str, Decimal]:
+        """Return ``{asset: free}`` for ``account``."""
+        return {asset: part[0] for asset, part in self._accounts[account].items()}
+
     def fees_paid(self, account: str) -> dict[str, Decimal]:
         """Return the fees ``account`` paid, per asset."""
         return dict(self._fees[account])
