@@ -122,3 +122,44 @@ def test_plain_postgresql_urls_use_psycopg_3() -> None:
 )
 def test_mask_url_hides_the_password(url: str, masked: str) -> None:
     assert mask_url(url) == masked
+
+
+def test_a_unit_of_work_that_reads_then_writes_survives_another_process_committing_in_between(
+    tmp_path: Path,
+) -> None:
+    """`bot stop` read the bot, the engine committed a step, then the stop's UPDATE failed at once
+    with "database is locked" (SQLite refuses to upgrade a read snapshot another writer has passed).
+    A unit of work opened with ``factory.begin()`` now takes the write lock at BEGIN: the other
+    writer waits for it instead."""
+    import threading
+
+    from sqlalchemy import text
+
+    from bastion.storage.db import session_factory
+
+    url = f"sqlite:///{tmp_path / 'race.db'}"
+    ours, theirs = create_engine_for(url), create_engine_for(url)  # two "processes": two pools
+    try:
+        with ours.begin() as connection:
+            connection.execute(text("CREATE TABLE t (name TEXT PRIMARY KEY, n INTEGER)"))
+            connection.execute(text("INSERT INTO t VALUES ('bot', 0), ('step', 0)"))
+        other_done = threading.Event()
+
+        def other_writer() -> None:  # the engine's step
+            with session_factory(theirs).begin() as session:
+                session.execute(text("UPDATE t SET n = n + 1 WHERE name = 'step'"))
+            other_done.set()
+
+        with session_factory(ours).begin() as session:
+            assert session.execute(text("SELECT n FROM t WHERE name = 'bot'")).scalar_one() == 0
+            writer = threading.Thread(target=other_writer)
+            writer.start()
+            other_done.wait(0.5)  # deferred BEGIN: it commits now, and our UPDATE below is refused
+            session.execute(text("UPDATE t SET n = n + 1 WHERE name = 'bot'"))
+        writer.join(timeout=10)
+        assert other_done.is_set()
+        with ours.connect() as connection:
+            assert dict(connection.execute(text("SELECT name, n FROM t")).tuples().all()) == {"bot": 1, "step": 1}
+    finally:
+        ours.dispose()
+        theirs.dispose()

@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, exc, text
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 
 from bastion.errors import StorageError, scrub
 from bastion.home import DATABASE_URL_ENV, HOME_ENV, bastion_home, database_url
@@ -105,8 +105,17 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
         cursor.close()
 
 
+#: Execution option set by :class:`_Session` on the connection of a unit of work that writes.
+_WRITES = "bastion_writes"
+
+
 def _sqlite_on_begin(connection: Connection) -> None:
-    connection.exec_driver_sql("BEGIN")
+    # A unit of work that writes takes the write lock at BEGIN (waiting up to the busy timeout for
+    # another writer). With a deferred BEGIN it would read first and ask for the lock at its first
+    # write; had another process committed in between (the engine, every step), SQLite refuses the
+    # upgrade at once with "database is locked" (SQLITE_BUSY_SNAPSHOT), and no timeout helps.
+    immediate = connection.get_execution_options().get(_WRITES, False)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 def create_engine_for(url: str | URL, *, check: bool = True, **kwargs: Any) -> Engine:
@@ -182,7 +191,18 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
     Objects stay readable after commit (``expire_on_commit=False``), since repositories hand
     out frozen records rather than live rows.
     """
-    return sessionmaker(engine, expire_on_commit=False)
+    return sessionmaker(engine, class_=_Session, expire_on_commit=False)
+
+
+class _Session(Session):
+    """A Session whose explicit ``begin()`` (``with factory.begin() as session:``, a unit of work
+    that writes) starts SQLite's transaction with ``BEGIN IMMEDIATE``; reads stay deferred."""
+
+    def begin(self, nested: bool = False) -> SessionTransaction:
+        transaction = super().begin(nested=nested)
+        if not nested:
+            self.connection(execution_options={_WRITES: True})
+        return transaction
 
 
 # --- migrations -----------------------------------------------------------------------------
