@@ -159,7 +159,7 @@ def test_a_unit_of_work_that_reads_then_writes_survives_another_process_committi
         writer.join(timeout=10)
         assert other_done.is_set()
         with ours.connect() as connection:
-            assert dict(connection.execute(text("SELECT name, n FROM t")).tuples().all()) == {"bot": 1, "step": 1}
+            assert {name: n for name, n in connection.execute(text("SELECT name, n FROM t"))} == {"bot": 1, "step": 1}
     finally:
         ours.dispose()
         theirs.dispose()
