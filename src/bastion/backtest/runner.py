@@ -205,7 +205,7 @@ class Backtest:
         self.ts = first.arrays.ts
         self.tf = first.timeframe_ms
         self.n = len(first.arrays)
-        self.core = EngineCore(now_ms=int(self.ts[0]))
+        self.core = EngineCore(now_ms=int(self.ts[0]), records=False)
         self.ledger = Ledger()
         start = {m.rules.quote: DEFAULT_QUOTE_BALANCE for m in self.markets}
         start.update(balances or {})

@@ -28,6 +28,8 @@ def to_decimal(value: object, *, what: str = "value") -> Decimal:
     """
     if type(value) is Decimal and value.is_finite():  # the common case, checked first
         return value
+    if isinstance(value, Decimal) and value.is_finite():  # Price, Qty: already checked Decimals
+        return value
     if isinstance(value, (bool, float)):
         raise ValidationError(
             f"{what} must be a decimal string, int or Decimal, got float/bool {value!r}; "

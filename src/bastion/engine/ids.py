@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from functools import lru_cache
 
 from bastion.errors import ValidationError
 
@@ -19,6 +20,7 @@ _ALLOWED = re.compile(r"^[.A-Za-z0-9:/_-]{1,36}$")
 _LEG = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 
 
+@lru_cache(maxsize=4096)  # pure; a backtest asks for the same ids again and again (place, then cancel)
 def client_order_id(bot_id: int, deal_id: int, leg: str, attempt: int = 0) -> str:
     """Return the client order id of a bot's order.
 

@@ -63,6 +63,8 @@ def test_random_fills_and_cancels_give_the_same_parts_as_a_rebuild() -> None:
                 orders[cid] = OrderEntry(order=order, tag=OrderTag(account="a", bot_id=1, deal_id=1, leg=f"l{step}",
                                                                    role=role))  # fmt: skip
                 deal.orders.append(cid)
+                if role is OrderRole.TAKE_PROFIT:
+                    deal.take_profits.append(cid)
             else:
                 entry = rng.choice(live)
                 order = entry.order
@@ -80,6 +82,13 @@ def test_random_fills_and_cancels_give_the_same_parts_as_a_rebuild() -> None:
                 deal.touch(order.client_order_id)
             if step % 7 == 0:
                 assert _cached(deal, orders) == _fresh(deal, orders)
+            # Without records (a backtest) the take-profit price is kept as a snapshot would keep it.
+            twin = DealState(id=1, bot_id=1, pair="BTC/USDT", direction=direction, opened_ms=0,
+                             orders=list(deal.orders), take_profits=list(deal.take_profits),
+                             take_profit_price=deal.take_profit_price)  # fmt: skip
+            deal.snapshot(orders)
+            twin.note_take_profit(orders)
+            assert twin.take_profit_price == deal.take_profit_price
         assert _cached(deal, orders) == _fresh(deal, orders)
 
 

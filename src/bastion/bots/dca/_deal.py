@@ -111,16 +111,25 @@ class _Position:
         done = [n for n in numbers if not sos[n].active and sos[n].filled > 0]
         # Funds added by hand (``bastion deal add-funds``) count as entries once their order is done;
         # like a safety fill they move the average, so the take-profit legs follow (``tp.K``).
-        added = [o for o in deal.orders if o.role is OrderRole.ADD_FUNDS and not o.active and o.filled > 0]
+        added: list[OrderView] = []
         # A partial exit that is done changes the position too: the take-profit legs follow it.
-        partials = [o for o in deal.orders if _has_stem(o.leg, "px") and not o.active and o.filled > 0]
-        self.k = len(done) + len(added) + len(partials)
+        partials = 0
+        exits: list[OrderView] = []
+        for o in deal.orders:  # one pass: a decision reads every order of the deal
+            if is_exit(o):
+                exits.append(o)
+            if o.filled > 0 and not o.active:
+                if o.role is OrderRole.ADD_FUNDS:
+                    added.append(o)
+                if _has_stem(o.leg, "px"):
+                    partials += 1
+        self.k = len(done) + len(added) + partials
         self.sos = sos
         self.active_sos = [sos[n] for n in numbers if sos[n].active]
-        self.exits = [o for o in deal.orders if is_exit(o)]
-        self.active_exits = [o for o in self.exits if o.active]
+        self.exits = exits
+        self.active_exits = [o for o in exits if o.active]
         self.entry = entry_totals([base, *(sos[n] for n in done), *added], deal.direction)
-        remaining = self.entry.base + self.sign * sum((base_change(o) for o in self.exits), Decimal(0))
+        remaining = self.entry.base + self.sign * sum((base_change(o) for o in exits), Decimal(0))
         self.closable = market.floor_amount(max(remaining, Decimal(0)))
 
     def run(self) -> None:

@@ -31,6 +31,8 @@ def is_exit(order: OrderView) -> bool:
 def safety_orders(deal: DealView) -> dict[int, OrderView]:
     found = {}
     for order in deal.orders:
+        if not order.leg.startswith("so"):
+            continue
         match = SAFETY_LEG.fullmatch(order.leg)
         if match is not None:
             found[int(match.group(1))] = order

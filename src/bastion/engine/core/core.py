@@ -95,10 +95,17 @@ class EngineCore:
         The id the next deal gets (storage's highest id + 1 in the live engine).
     now_ms
         The clock before the first :class:`TimeAdvanced`.
+    records
+        Whether to answer with the effects that store and notify (:class:`StoreOrder`,
+        :class:`StoreDeal`, :class:`Notify`...). A backtest keeps no records and sets it False: the
+        core then builds none of them (a deal snapshot per order change is most of that cost), and
+        changes its state exactly as it does with records. Orders, cancels and bot status changes
+        are answered either way.
     """
 
-    def __init__(self, *, next_deal_id: int = 1, now_ms: int = 0) -> None:
+    def __init__(self, *, next_deal_id: int = 1, now_ms: int = 0, records: bool = True) -> None:
         self.now_ms = now_ms
+        self.records = records
         self.next_deal_id = next_deal_id
         self.bots: dict[int, BotSlot] = {}
         self.deals: dict[int, DealState] = {}
@@ -304,6 +311,8 @@ class EngineCore:
         for order, tag in event.orders:
             self._track(OrderEntry(order=order, tag=tag))
             deal.orders.append(order.client_order_id)
+            if tag.role is OrderRole.TAKE_PROFIT:
+                deal.take_profits.append(order.client_order_id)
         self.deals[deal.id] = deal
         self.next_deal_id = max(self.next_deal_id, deal.id + 1)
         return []
@@ -393,7 +402,7 @@ class EngineCore:
                 effects += self.set_status(slot, BotStatus.STOPPING, action.reason)
         for deal in self.managed_deals(slot.id):
             if any(isinstance(e, SendOrder) and e.tag.deal_id == deal.id for e in effects):
-                effects.append(StoreDeal(deal=deal.snapshot(self.orders)))  # its resting take-profit may be new
+                self._store_deal(deal, effects)  # its resting take-profit may be new
         if view.signals:
             effects.append(MarkSignals(bot_id=slot.id, signal_ids=tuple(s.id for s in view.signals)))
         effects += self.settle_stopping(slot)
@@ -406,6 +415,8 @@ class EngineCore:
         self.next_deal_id += 1
         self.deals[deal.id] = deal
         refs[action.ref] = deal.id
+        if not self.records:
+            return []
         return [
             StoreDeal(deal=deal.snapshot(self.orders)),
             Notify(
@@ -460,12 +471,16 @@ class EngineCore:
         tag = OrderTag(account=slot.account, bot_id=slot.id, deal_id=deal.id, leg=leg, role=role)
         self._track(OrderEntry(order=order, tag=tag))
         deal.orders.append(cid)
+        if role is OrderRole.TAKE_PROFIT:
+            deal.take_profits.append(cid)
+        if not self.records:
+            return [SendOrder(order=order, tag=tag)]
         return [StoreOrder(order=order, tag=tag), SendOrder(order=order, tag=tag)]
 
     def _save(self, slot: BotSlot, action: SaveState, refs: dict[str, int], dropped: set[str]) -> list[Effect]:
         if action.deal is None:
             slot.state.update(action.values)
-            return [StoreBotState(bot_id=slot.id, values=dict(action.values))]
+            return [StoreBotState(bot_id=slot.id, values=dict(action.values))] if self.records else []
         if isinstance(action.deal, str) and action.deal in dropped:
             return []
         deal_id = refs.get(action.deal) if isinstance(action.deal, str) else action.deal
@@ -473,7 +488,7 @@ class EngineCore:
         if deal is None:
             return []
         deal.state.update(action.values)
-        return [StoreDealState(deal_id=deal.id, values=dict(action.values))]
+        return [StoreDealState(deal_id=deal.id, values=dict(action.values))] if self.records else []
 
     def close(self, deal: DealState, outcome: DealOutcome, reason: str) -> list[Effect]:
         """End the deal with its figures: closed, or cancelled when nothing ever filled."""
@@ -487,6 +502,9 @@ class EngineCore:
         deal.control = None
         slot.closed_deals += 1
         slot.last_closed_ms = self.now_ms
+        if not self.records:
+            deal.note_take_profit(self.orders)
+            return []
         quote = deal.pair.split("/")[1]
         kind = NotifyKind.STOP_LOSS if outcome is DealOutcome.STOP_LOSS else NotifyKind.DEAL_CLOSED
         effects: list[Effect] = [
@@ -503,6 +521,13 @@ class EngineCore:
 
     # ------------------------------------------------------------------ what the exchange says
 
+    def _store_deal(self, deal: DealState, effects: list[Effect]) -> None:
+        """Add the deal's snapshot to ``effects`` (without records: only keep its take-profit price)."""
+        if self.records:
+            effects.append(StoreDeal(deal=deal.snapshot(self.orders)))
+        else:
+            deal.note_take_profit(self.orders)
+
     def _entry(self, cid: str) -> OrderEntry | None:
         return self.orders.get(cid)
 
@@ -512,13 +537,13 @@ class EngineCore:
             deal.touch(entry.order.client_order_id)
 
     def _changed(self, entry: OrderEntry) -> list[Effect]:
-        effects: list[Effect] = [StoreOrder(order=entry.order, tag=entry.tag)]
+        effects: list[Effect] = [StoreOrder(order=entry.order, tag=entry.tag)] if self.records else []
         deal = self.deals.get(entry.tag.deal_id)
         slot = self.bots.get(entry.tag.bot_id)
         if slot is not None:
             slot.dirty = True
         if deal is not None and deal.open:
-            effects.append(StoreDeal(deal=deal.snapshot(self.orders)))
+            self._store_deal(deal, effects)
             if deal.control is not None:
                 effects += control.progress(self, deal)
             if slot is not None:
@@ -532,7 +557,7 @@ class EngineCore:
         entry.order.apply(DomainAccepted(exchange_order_id=event.exchange_order_id, timestamp_ms=self.now_ms))
         self._touch(entry)
         self._track(entry)
-        return [StoreOrder(order=entry.order, tag=entry.tag)]
+        return [StoreOrder(order=entry.order, tag=entry.tag)] if self.records else []
 
     def _filled(self, event: Filled) -> list[Effect]:
         entry = self._entry(event.client_order_id)
@@ -543,7 +568,7 @@ class EngineCore:
         entry.order.apply(DomainFilled(event.fill))
         self._touch(entry)
         effects = self._changed(entry)
-        if entry.tag.role is OrderRole.SAFETY and entry.order.remaining == 0:
+        if self.records and entry.tag.role is OrderRole.SAFETY and entry.order.remaining == 0:
             order = entry.order
             effects.append(
                 Notify(

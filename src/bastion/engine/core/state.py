@@ -59,6 +59,8 @@ class DealState:
     close_price: Decimal | None = None
     profit_quote: Decimal | None = None
     take_profit_price: Decimal | None = None
+    take_profits: list[str] = field(default_factory=list, repr=False, compare=False)
+    """Client ids of the deal's take-profit orders, in placing order (see :meth:`note_take_profit`)."""
     cache: DealCache = field(default_factory=DealCache, repr=False, compare=False)
     """Figures and views derived from the orders; the core calls :meth:`touch` when one changes."""
 
@@ -74,6 +76,19 @@ class DealState:
     def figures(self, orders: dict[str, OrderEntry]) -> DealFigures:
         """Add up the fills of the deal's orders."""
         return self.cache.figures(self, orders)
+
+    def note_take_profit(self, orders: dict[str, OrderEntry]) -> None:
+        """Keep :attr:`take_profit_price` as :meth:`snapshot` would, without building one.
+
+        The newest take-profit order that can still fill names it (an older one is being replaced);
+        with none resting it keeps the last one seen. A core that stores nothing (a backtest) calls
+        this where the live core takes a snapshot, so both report the same take-profit price.
+        """
+        for cid in reversed(self.take_profits):
+            entry = orders.get(cid)
+            if entry is not None and entry.order.status in _ACTIVE:
+                self.take_profit_price = entry.order.price
+                return
 
     def snapshot(self, orders: dict[str, OrderEntry]) -> DealSnapshot:
         """The deal as storage keeps it, figures from the fills."""
