@@ -20,6 +20,8 @@ balances come from :data:`PaperSource` (the paper-trading accounts provide one; 
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -34,6 +36,7 @@ __all__ = [
     "AccountValue",
     "Holding",
     "Portfolio",
+    "PriceCache",
     "PriceSource",
     "paper_accounts",
     "portfolio",
@@ -323,25 +326,138 @@ def _check_quote(quote: str) -> str:
 
 
 class _ExchangePrices:
-    """Public tickers of one exchange, read once per symbol (no key)."""
+    """Public tickers of one exchange (no key): read once per symbol, or every time without ``memo``."""
 
-    def __init__(self, exchange_id: str, url: str | None) -> None:
+    def __init__(self, exchange_id: str, url: str | None, *, memo: bool = True) -> None:
         from bastion.exchanges.ccxt.adapter import CcxtExchange
 
         self._exchange = CcxtExchange(exchange_id, url=url)
         self._symbols = frozenset(self._exchange.load_markets())
         self._tickers: dict[str, Ticker | None] = {}
+        self._memo = memo
 
     def symbols(self) -> frozenset[str]:
         return self._symbols
 
     def ticker(self, symbol: str) -> Ticker | None:
-        if symbol not in self._tickers:
+        if symbol not in self._tickers or not self._memo:
             self._tickers[symbol] = self._exchange.fetch_ticker(symbol) if symbol in self._symbols else None
         return self._tickers[symbol]
 
     def close(self) -> None:
         self._exchange.close()
+
+
+class PriceCache:
+    """Public prices kept between calls of :func:`portfolio`, for a process that values often (the web).
+
+    Without it every call opens each exchange, reads all its markets (Binance's exchangeInfo is
+    several megabytes and weighs 20 of its 6,000 per minute) and a ticker per asset: on every
+    overview page view. With it an exchange's markets are read once per ``markets_ttl_s`` and a
+    ticker once per ``ticker_ttl_s``; a failure is not kept (the next call tries again).
+
+    Parameters
+    ----------
+    markets_ttl_s, ticker_ttl_s
+        How long markets and tickers are reused (seconds).
+    build
+        Opens the price source of an exchange id and URL (by default its public ccxt tickers).
+    clock
+        Seconds, monotonic.
+    """
+
+    def __init__(
+        self,
+        *,
+        markets_ttl_s: float = 3600.0,
+        ticker_ttl_s: float = 15.0,
+        build: Callable[[str, str | None], PriceSource] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if markets_ttl_s < 0 or ticker_ttl_s < 0:
+            raise ValidationError(f"cache lifetimes must be >= 0 s, got {markets_ttl_s} and {ticker_ttl_s}")
+        self._markets_ttl = markets_ttl_s
+        self._ticker_ttl = ticker_ttl_s
+        self._build: Callable[[str, str | None], PriceSource] = build or _fresh_prices
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._sources: dict[tuple[str, str | None], _CachedSource] = {}
+
+    def source(self, exchange_id: str, url: str | None) -> PriceSource:
+        """The cached price source of an exchange (pass the cache's ``source`` as ``portfolio(prices=...)``)."""
+        key = (exchange_id, url)
+        with self._lock:
+            cached = self._sources.get(key)
+            if cached is None:
+                cached = self._sources[key] = _CachedSource(self, exchange_id, url)
+        cached.refresh()
+        return cached
+
+    def close(self) -> None:
+        """Close every exchange client the cache opened."""
+        with self._lock:
+            sources, self._sources = list(self._sources.values()), {}
+        for cached in sources:
+            cached.drop()
+
+
+class _CachedSource:
+    """One exchange's source behind a :class:`PriceCache`: reopened when its markets are too old."""
+
+    def __init__(self, cache: PriceCache, exchange_id: str, url: str | None) -> None:
+        self._cache = cache
+        self._exchange_id, self._url = exchange_id, url
+        self._lock = threading.Lock()  # one ccxt client: one request at a time
+        self._inner: PriceSource | None = None
+        self._opened_at = 0.0
+        self._tickers: dict[str, tuple[float, Ticker | None]] = {}
+
+    def refresh(self) -> None:
+        """Open the source (read its markets) if it is not open or its markets are too old."""
+        with self._lock:
+            now = self._cache._clock()
+            if self._inner is not None and now - self._opened_at < self._cache._markets_ttl:
+                return
+            old, self._inner = self._inner, None
+            _close(old)
+            self._inner = self._cache._build(self._exchange_id, self._url)  # a failure propagates, kept nowhere
+            self._opened_at = now
+            self._tickers.clear()
+
+    def symbols(self) -> frozenset[str]:
+        with self._lock:
+            return frozenset() if self._inner is None else self._inner.symbols()
+
+    def ticker(self, symbol: str) -> Ticker | None:
+        with self._lock:
+            now = self._cache._clock()
+            kept = self._tickers.get(symbol)
+            if kept is not None and now - kept[0] < self._cache._ticker_ttl:
+                return kept[1]
+            if self._inner is None:
+                return None
+            found = self._inner.ticker(symbol)
+            self._tickers[symbol] = (now, found)
+            return found
+
+    def close(self) -> None:
+        """Kept open for the next call (the cache closes it: :meth:`PriceCache.close`)."""
+
+    def drop(self) -> None:
+        with self._lock:
+            old, self._inner = self._inner, None
+            self._tickers.clear()
+        _close(old)
+
+
+def _fresh_prices(exchange_id: str, url: str | None) -> PriceSource:
+    return _ExchangePrices(exchange_id, url, memo=False)  # the cache decides how long a ticker lives
+
+
+def _close(source: object) -> None:
+    close = getattr(source, "close", None)
+    if close is not None:
+        close()
 
 
 def paper_accounts() -> list[AccountBalances]:

@@ -26,6 +26,7 @@ from starlette.concurrency import run_in_threadpool
 from bastion import __version__
 from bastion.errors import StorageError, scrub
 from bastion.services.accounts import SignerCalls, signer_client
+from bastion.services.portfolio import PriceCache
 from bastion.web.auth import AuthContext, AuthSettings, SecurityHeaders
 from bastion.web.auth.body_limit import BodyLimit
 from bastion.web.intake import IntakeResult, authenticate, receive_dca_message, receive_signal
@@ -161,6 +162,10 @@ def create_app(
     settings = AuthSettings() if auth is None else auth
     app.state.auth = AuthContext(sessions=sessions, settings=settings, clock_ms=clock_ms)
     app.state.signer = signer_client if signer is None else signer
+    # The overview values accounts at public prices on every view: markets and tickers are kept
+    # between views (markets an hour, a ticker 15 s), not read again from each exchange each time.
+    app.state.prices = PriceCache()
+    app.router.on_shutdown.append(app.state.prices.close)
     app.add_middleware(BodyLimit)
     app.add_middleware(SecurityHeaders, tls=settings.tls)  # added last: outermost, so the 413 gets the headers too
 

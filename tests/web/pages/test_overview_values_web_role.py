@@ -45,3 +45,26 @@ def test_the_overview_values_the_users_accounts_through_the_web_role(stack: WebS
     balances = [line for line in stack.audit_text().splitlines() if '"op":"balances"' in line.replace(" ", "")]
     assert balances
     assert all('"alice"' in line for line in balances)  # only ann's account was read
+
+
+def test_views_of_the_overview_share_the_apps_price_cache(stack: WebSignerStack) -> None:
+    """Each view values the accounts, but the exchange's markets are read once, not per view."""
+    from bastion.services import portfolio as portfolio_module
+    from bastion.services.portfolio import PriceCache, PriceSource
+
+    opened: list[str] = []
+
+    def build(exchange_id: str, url: str | None) -> PriceSource:
+        opened.append(exchange_id)
+        return portfolio_module._fresh_prices(exchange_id, url)
+
+    stack.web.app.state.prices = PriceCache(build=build)
+    stack.add_key("alice", stack.web.user("ann").name)
+    client = stack.web.login("ann")
+    for _ in range(3):
+        page = client.get("/")
+        assert page.status_code == 200, page.text
+        assert "Value · alice" in html.unescape(page.text)
+        assert "Not read" not in html.unescape(page.text)
+    assert len(opened) == 1  # markets read once for three views
+    stack.web.app.state.prices.close()

@@ -70,7 +70,8 @@ def value_rows(request: Request, user: WebUser) -> tuple[list[dict[str, str]], s
     ]  # fmt: skip
     try:
         valued = portfolio(quote=QUOTE, signer=signer_of(request), paper=lambda: paper,
-                           accounts={r.name for r in records if not r.paper})  # fmt: skip
+                           accounts={r.name for r in records if not r.paper},
+                           prices=request.app.state.prices.source)  # fmt: skip
     except BastionError as error:
         return [], f"portfolio values unavailable: {error}"
     rows = []
