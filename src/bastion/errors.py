@@ -149,6 +149,11 @@ class SignerUnavailable(CustodyError):
     """No signer answers on the socket: it is not running, or it stopped."""
 
 
+class SignerNoAnswer(SignerUnavailable):
+    """The request reached the signer, but no answer came back in time (or the connection broke
+    while waiting): the operation may have run, or may still be running. Never report it as not done."""
+
+
 class SignerRefused(CustodyError):
     """The signer answered with a refusal.
 

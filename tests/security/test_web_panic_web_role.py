@@ -76,3 +76,31 @@ def test_the_panic_page_form_works_through_the_web_role(stack: WebSignerStack) -
     assert stack.signer.stopping.is_set()
     assert [(o["orderId"], o["status"]) for o in stack.sim.orders("alice")] == [(int(order["id"]), "CANCELED")]
     assert '"requested_by":"web:ada"' in stack.audit_text().replace(" ", "")
+
+
+def test_a_panic_the_signer_answers_late_is_not_reported_as_not_done(
+    stack: WebSignerStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The exchange takes 4 s to answer the cancel; the web waits 1.5 s. The signer got the panic and
+    goes on: the page must say it may still be cancelling, never that the orders were NOT cancelled."""
+    import time
+
+    from bastion.services import panic as panic_service
+    from bastion.web.signer_relay import SignerRelay
+
+    stack.add_key("alice", stack.web.user("ann", role="admin").name)
+    stack.sim.client("alice").create_order("BTC/USDT", "limit", "buy", 0.001, 10000)
+    stack.web.app.state.signer = lambda: SignerRelay(stack.layout.socket, timeout=1)
+    monkeypatch.setattr(panic_service, "PANIC_ANSWER_S", 1.5)  # the web client is raised to this, not 120 s
+    stack.sim.fault("timeout", count=5, method="DELETE", seconds=4, process=True)
+    admin = stack.fresh_client("adam", role="admin")
+    answer = admin.post("/api/v1/panic")
+    assert answer.status_code == 200, answer.text
+    problem = answer.json()["problem"]
+    assert "gave no answer within 1.5 s: it may still be cancelling" in problem
+    assert "NOT cancelled" not in problem
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not stack.signer.stopping.is_set():
+        time.sleep(0.1)
+    assert stack.signer.stopping.is_set()  # the signer finished the panic it was given
+    assert [o["status"] for o in stack.sim.orders("alice")] == ["CANCELED"]

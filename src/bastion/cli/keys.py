@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from bastion.errors import SignerRefused, SignerUnavailable, ValidationError
+from bastion.errors import SignerNoAnswer, SignerRefused, SignerUnavailable, ValidationError
 
 app = typer.Typer(help="Exchange API keys: added through the signer, sealed in the vault.", no_args_is_help=True)
 
@@ -225,6 +225,8 @@ def remove(account: Annotated[str, typer.Option(help="The account whose key to r
     try:
         with _client() as signer:
             result = signer.call("keys_remove", account=account, passphrase=passphrase)
+    except SignerNoAnswer as exc:  # the running signer has the request: never edit its vault beside it
+        raise SignerUnavailable(f"{exc}; run `bastion keys list` to see whether the key is gone") from None
     except SignerUnavailable:
         result = _remove_offline(account, passphrase)
     except SignerRefused as exc:

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from bastion.errors import SignerRefused, SignerUnavailable, ValidationError
+from bastion.errors import SignerNoAnswer, SignerRefused, SignerUnavailable, ValidationError
 
 #: Exit code of `bastion trade` when the signer's policy denied the order.
 EXIT_DENIED = 1
@@ -127,11 +127,17 @@ def panic() -> None:
     stopped = _stop_bots()
     typer.echo(f"bots stopped: {stopped} disabled")
     failed = False
+    unanswered = False
     try:
         with _client(timeout=120) as signer:
             report = signer.call("panic")
-    except SignerUnavailable:
-        typer.echo("no signer is running: no secret is decrypted anywhere, but open orders could NOT be cancelled")
+    except SignerUnavailable as refusal:
+        if isinstance(refusal, SignerNoAnswer):
+            unanswered = True
+            typer.echo("the signer got the panic but gave no answer within 120 s: it may still be cancelling orders; "
+                       "check each exchange's open orders and run `bastion panic` again", err=True)  # fmt: skip
+        else:
+            typer.echo("no signer is running: no secret is decrypted anywhere, but open orders could NOT be cancelled")
         failed = True
         report = {
             "accounts": [
@@ -157,7 +163,7 @@ def panic() -> None:
             typer.echo(f"  error: {error}", err=True)
         if entry["errors"] or left:
             failed = True
-    if "signer" in report:
+    if "signer" in report or unanswered:
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:
             try:

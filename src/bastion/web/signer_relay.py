@@ -17,7 +17,7 @@ import struct
 from pathlib import Path
 from typing import Any
 
-from bastion.errors import SignerRefused, SignerUnavailable
+from bastion.errors import SignerNoAnswer, SignerRefused, SignerUnavailable
 
 __all__ = ["MAX_ANSWER", "SignerRelay"]
 
@@ -63,20 +63,29 @@ class SignerRelay:
         SignerRefused
             The signer answered with a refusal (``kind`` and message are the signer's).
         SignerUnavailable
-            Nothing answered on the socket, or the connection broke.
+            Nothing answered on the socket, or the connection broke before the request was sent.
+        SignerNoAnswer
+            The request was sent but no answer came in ``timeout`` seconds (it may have run).
         """
         request_id = next(self._ids)
         body = json.dumps({"id": request_id, "op": op, "params": params}, separators=(",", ":")).encode("utf-8")
+        sent = False
         try:
             with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
                 sock.settimeout(self.timeout)
                 sock.connect(os.fspath(self.path))
                 sock.sendall(_HEADER.pack(len(body)) + body)
+                sent = True
                 (size,) = _HEADER.unpack(_read_exactly(sock, _HEADER.size))
                 if size > MAX_ANSWER:
                     raise SignerUnavailable(f"the signer's answer is {size} bytes, over {MAX_ANSWER}")
                 answer = json.loads(_read_exactly(sock, size))
         except (OSError, ValueError) as exc:
+            if sent:  # it has the request: it may have carried it out
+                raise SignerNoAnswer(
+                    f"the signer got {op!r} but gave no answer within {self.timeout:g} s ({type(exc).__name__}); "
+                    "it may have done it, or still be doing it"
+                ) from None
             raise SignerUnavailable(
                 f"no signer answers on {self.path} ({type(exc).__name__}); start it with `bastion signer`"
             ) from None

@@ -56,7 +56,7 @@ from bastion.custody.signer.rpc import (
     SealPublicKeyRequest,
     error_from_wire,
 )
-from bastion.errors import SignerRefused, SignerUnavailable
+from bastion.errors import SignerNoAnswer, SignerRefused, SignerUnavailable
 from bastion.exchanges.port import Balance, OrderSnapshot, Trade
 
 __all__ = ["AsyncSignerClient", "SignerClient"]
@@ -126,7 +126,9 @@ class SignerClient:
         SignerRefused
             The signer refused (policy denial, unknown operation, bad request, exchange error).
         SignerUnavailable
-            Nothing listens on the socket, or the connection broke.
+            Nothing listens on the socket, or the connection broke before the request was sent.
+        SignerNoAnswer
+            The request was sent but no answer came in ``timeout`` seconds (it may have run).
         """
         return self._send(op, params, typed=False)
 
@@ -134,12 +136,20 @@ class SignerClient:
         request_id = next(self._ids)
         frame = encode({"id": request_id, "op": op, "params": params})
         sock = self._connect()
+        sock.settimeout(self.timeout)  # the caller may have changed it since the connection opened
         try:
             sock.sendall(frame)
-            answer = recv_frame(sock)
         except (OSError, ConnectionError) as exc:
             self.close()
             raise _unavailable(self.path, exc) from None
+        try:
+            answer = recv_frame(sock)
+        except (OSError, ConnectionError) as exc:
+            self.close()
+            raise SignerNoAnswer(
+                f"the signer got {op!r} but gave no answer within {self.timeout:g} s ({type(exc).__name__}); "
+                "it may have done it, or still be doing it"
+            ) from None
         return _result(answer, request_id, typed=typed)
 
     def request(self, request: Request[A]) -> A:
