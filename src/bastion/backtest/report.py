@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
 
-__all__ = ["DEAL_FIELDS", "FILL_RULES", "deal_rows", "equity_curve", "report"]
+__all__ = ["DEAL_FIELDS", "FILL_RULES", "deal_rows", "equity_curve", "report", "summary"]
 
 
 FILL_RULES = (
@@ -41,6 +41,9 @@ FILL_RULES = (
 )
 
 _CENT = Decimal("0.01")
+#: The figures of :func:`summary` that :func:`report` lists after the deals, in this order.
+_FIGURES = ("closed_deals", "open_deals", "profit_quote", "open_profit_quote", "profit_pct", "max_drawdown_pct",
+            "max_capital_used", "fees_quote")  # fmt: skip
 _Q8 = Decimal("1E-8")
 
 
@@ -63,10 +66,12 @@ def _snapshots(run: Run) -> list[tuple[DealSnapshot, dict[str, Decimal]]]:
     return sorted(out, key=lambda pair: pair[0].id)
 
 
-def deal_rows(run: Run, bot: str) -> list[dict[str, Any]]:
+def deal_rows(
+    run: Run, bot: str, snapshots: list[tuple[DealSnapshot, dict[str, Decimal]]] | None = None
+) -> list[dict[str, Any]]:
     """Every deal with the fields of ``bastion deal list --json``, plus ``outcome``, ``cost_quote`` and ``fees``."""
     rows = []
-    for snap, fees in _snapshots(run):
+    for snap, fees in _snapshots(run) if snapshots is None else snapshots:
         row = {
             "id": snap.id,
             "bot": bot,
@@ -96,7 +101,10 @@ def equity_curve(run: Run) -> npt.NDArray[np.float64]:
 
     n = len(run.markets[0].arrays)
     at = np.asarray(run.equity_index, dtype=np.int64)
-    pos = np.searchsorted(at, np.arange(n), "right") - 1
+    # pos[i]: the last record at or before candle i (the first record before it): O(n), no search.
+    steps = np.zeros(n, dtype=np.int64)
+    np.add.at(steps, at[(at > 0) & (at < n)], 1)
+    pos = np.cumsum(steps) + (np.count_nonzero(at <= 0) - 1)
     pos = np.clip(pos, 0, len(at) - 1)
     quote = np.asarray([float(q) for q in run.equity_quote])[pos]
     equity = quote.copy()
@@ -118,12 +126,11 @@ def _fees_quote(run: Run) -> Decimal:
     return total.quantize(_Q8)
 
 
-def report(run: Run, *, bot: str) -> dict[str, Any]:
-    """The JSON report of a run (decimals as strings)."""
+def summary(run: Run, snapshots: list[tuple[DealSnapshot, dict[str, Decimal]]] | None = None) -> dict[str, Any]:
+    """The run's figures (what a sweep row shows): deals, profit, drawdown, capital and fees, as strings."""
     import numpy as np
 
-    deals = deal_rows(run, bot)
-    snaps = _snapshots(run)
+    snaps = _snapshots(run) if snapshots is None else snapshots
     closed = [s for s, _ in snaps if s.status is not DealStatus.OPEN]
     profit = sum((s.profit_quote or Decimal(0) for s in closed), Decimal(0))
     open_profit = Decimal(0)
@@ -138,12 +145,33 @@ def report(run: Run, *, bot: str) -> dict[str, Any]:
     curve = equity_curve(run)
     peak = np.maximum.accumulate(np.maximum(curve, 0.0))
     drawdown = float(np.max(peak - curve)) if curve.size else 0.0
-    first = run.markets[0]
     slot = next(iter(run.core.bots.values()))
     return {
-        "bot": bot,
         "bot_status": slot.status.value,
         "bot_reason": slot.reason,
+        "closed_deals": len(closed),
+        "open_deals": len(snaps) - len(closed),
+        "profit_quote": format(profit.quantize(_Q8), "f"),
+        "open_profit_quote": format(open_profit.quantize(_Q8), "f"),
+        "profit_pct": format((profit / capital * 100).quantize(_CENT) if capital > 0 else Decimal(0), "f"),
+        "max_drawdown_pct": format(
+            (Decimal(repr(drawdown)) / capital * 100).quantize(_CENT) if capital > 0 else Decimal(0), "f"
+        ),
+        "max_capital_used": format(capital.quantize(_Q8), "f"),
+        "fees_quote": format(_fees_quote(run), "f"),
+    }
+
+
+def report(run: Run, *, bot: str) -> dict[str, Any]:
+    """The JSON report of a run (decimals as strings)."""
+    snaps = _snapshots(run)
+    deals = deal_rows(run, bot, snaps)
+    figures = summary(run, snaps)
+    first = run.markets[0]
+    return {
+        "bot": bot,
+        "bot_status": figures["bot_status"],
+        "bot_reason": figures["bot_reason"],
         "candles": len(first.arrays),
         "timeframe_ms": first.timeframe_ms,
         "start": _utc(int(first.arrays.ts[0])),
@@ -163,16 +191,7 @@ def report(run: Run, *, bot: str) -> dict[str, Any]:
         "fee_pct": format((run.fee_rate * 100).normalize(), "f"),
         "fill_rules": list(FILL_RULES),
         "deals": deals,
-        "closed_deals": len(closed),
-        "open_deals": len(snaps) - len(closed),
-        "profit_quote": format(profit.quantize(_Q8), "f"),
-        "open_profit_quote": format(open_profit.quantize(_Q8), "f"),
-        "profit_pct": format((profit / capital * 100).quantize(_CENT) if capital > 0 else Decimal(0), "f"),
-        "max_drawdown_pct": format(
-            (Decimal(repr(drawdown)) / capital * 100).quantize(_CENT) if capital > 0 else Decimal(0), "f"
-        ),
-        "max_capital_used": format(capital.quantize(_Q8), "f"),
-        "fees_quote": format(_fees_quote(run), "f"),
+        **{k: figures[k] for k in _FIGURES},
         "quote": run.quote,
         "balances_start": {k: format(v, "f") for k, v in sorted(run.balances_start.items())},
         "balances_end": {k: format(v, "f") for k, v in sorted(run.balances_end.items())},

@@ -231,7 +231,7 @@ def run_chunk(
     ``markets`` are the loaded ``--data`` markets (Ray hands every task the same copy, read from
     its object store); None: load them here from ``spec`` (once per process).
     """
-    from bastion.backtest.report import report
+    from bastion.backtest.report import summary
     from bastion.backtest.runner import Backtest
 
     if markets is None:
@@ -240,7 +240,7 @@ def run_chunk(
     rows = []
     for index, params, text in items:
         run = Backtest(text, markets, fee=spec.fee, balances=balances).run()
-        figures = report(run, bot="sweep")
+        figures = summary(run)
         rows.append({"index": index, **params, **{k: figures[k] for k in _FIGURES}})
     return rows
 
