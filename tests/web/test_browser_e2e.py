@@ -2,9 +2,11 @@
 web app over real HTTP, with the real signer, simulator and engine processes.
 
 A user registers a passkey (CDP virtual authenticator), logs out and back in with it, connects
-the simulator key through the sealed form (seal.js), creates a DCA bot from the form (the order
-preview shows first), starts it, watches its deal appear on the overview through server-sent
-events, opens the deal (candle chart) and closes it at market. Every page is saved as a
+the simulator key through the sealed form (seal.js), tightens the account's policy, then loosens
+it (a fresh passkey assertion and the vault passphrase sealed in the page: a wrong one changes
+nothing), creates a DCA bot from the form (the order preview shows first), starts it, watches its
+deal appear on the overview through server-sent events, opens the deal (candle chart) and closes
+it at market. Every page is saved as a
 screenshot under the test's tmp dir (``BASTION_ARTIFACTS`` names another directory to keep them).
 """
 
@@ -15,6 +17,7 @@ import os
 import threading
 import time
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -133,6 +136,26 @@ def test_passkey_login_bot_from_the_form_live_deal_and_close_at_market(stack: St
         _wait(page, "#policy-status.notice", artifacts)
         page.goto(web.url + "/accounts")
         assert "max_order_notional = 900" in page.inner_text("table.accounts")
+
+        steps.append(("loosen", time.monotonic()))
+        # Loosening from the page: a fresh passkey assertion, then the vault passphrase sealed in the
+        # page to the signer's key for this one change. A wrong passphrase changes nothing.
+        for phrase, done in (("not the vault passphrase", False), (home.passphrase, True)):
+            page.select_option("#policy-field", "max_order_notional")
+            page.fill("#policy-value", "2000")
+            page.fill("#policy-passphrase", phrase)
+            page.click("#policy-loosen")
+            _wait(page, "#policy-status.notice" if done else "#policy-status.error", artifacts)
+            said = page.inner_text("#policy-status")
+            assert ("Policy changed (loosen)" if done else "the sealed vault passphrase is wrong") in said, said
+            assert page.input_value("#policy-passphrase") == ""  # never left in the page
+            assert phrase not in page.content()
+            page.goto(web.url + "/accounts")
+            shown = page.inner_text("table.accounts")
+            assert ("max_order_notional = 2000" if done else "max_order_notional = 900") in shown, shown
+        with home.client() as operator:  # the signer itself holds the loosened limit
+            policy = operator.call("policy_show", account="alice")
+        assert Decimal(str(policy["policy"]["max_order_notional"])) == 2000, policy
         _shot(page, artifacts, "accounts")
 
         steps.append(("bot form", time.monotonic()))
