@@ -60,6 +60,23 @@ def test_a_request_taken_but_not_answered_is_no_answer(silent_socket: Path, kind
         client.close()
 
 
+def test_the_engines_client_says_no_answer_too(silent_socket: Path) -> None:
+    """The engine's asynchronous client: an order sent but not answered is reconciled, never taken as refused."""
+    import asyncio
+
+    from bastion.custody.signer.client import AsyncSignerClient
+
+    async def ask() -> None:
+        client = AsyncSignerClient(silent_socket, timeout=0.3)
+        try:
+            with pytest.raises(SignerNoAnswer, match=r"the signer got 'ping' but gave no answer within 0\.3 s"):
+                await client.call("ping")
+        finally:
+            await client.close()
+
+    asyncio.run(ask())
+
+
 @pytest.mark.parametrize("kind", ["cli", "web"])
 def test_no_signer_at_all_is_unavailable_not_no_answer(tmp_path: Path, kind: str) -> None:
     missing = tmp_path / "none.sock"
@@ -67,3 +84,9 @@ def test_no_signer_at_all_is_unavailable_not_no_answer(tmp_path: Path, kind: str
     with pytest.raises(SignerUnavailable) as raised:
         client.call("ping")
     assert not isinstance(raised.value, SignerNoAnswer)
+
+
+def test_an_order_without_an_answer_is_reconciled_not_taken_as_refused() -> None:
+    from bastion.engine.gateway import reject_kind
+
+    assert reject_kind(SignerNoAnswer("the signer got 'place_order' but gave no answer within 30 s")) is None

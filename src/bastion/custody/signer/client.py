@@ -86,6 +86,13 @@ def _unavailable(path: Path, exc: BaseException) -> SignerUnavailable:
     )
 
 
+def _no_answer(op: str, timeout: float, exc: BaseException) -> SignerNoAnswer:
+    return SignerNoAnswer(
+        f"the signer got {op!r} but gave no answer within {timeout:g} s ({exc.__class__.__name__}); "
+        "it may have done it, or still be doing it"
+    )
+
+
 class SignerClient:
     """A blocking client with one connection, opened on first use.
 
@@ -146,10 +153,7 @@ class SignerClient:
             answer = recv_frame(sock)
         except (OSError, ConnectionError) as exc:
             self.close()
-            raise SignerNoAnswer(
-                f"the signer got {op!r} but gave no answer within {self.timeout:g} s ({type(exc).__name__}); "
-                "it may have done it, or still be doing it"
-            ) from None
+            raise _no_answer(op, self.timeout, exc) from None
         return _result(answer, request_id, typed=typed)
 
     def request(self, request: Request[A]) -> A:
@@ -307,13 +311,17 @@ class AsyncSignerClient:
                 assert self._reader is not None
                 self._writer.write(frame)
                 await self._writer.drain()
-                answer = await asyncio.wait_for(read_frame(self._reader), self.timeout)
             except (OSError, ConnectionError, TimeoutError) as exc:
                 await self._drop()
                 raise _unavailable(self.path, exc) from None
+            try:
+                answer = await asyncio.wait_for(read_frame(self._reader), self.timeout)
+            except (OSError, ConnectionError, TimeoutError) as exc:
+                await self._drop()
+                raise _no_answer(op, self.timeout, exc) from None
             if answer is None:
                 await self._drop()
-                raise _unavailable(self.path, ConnectionResetError("connection closed"))
+                raise _no_answer(op, self.timeout, ConnectionResetError("connection closed"))
         return _result(answer, request_id, typed=typed)
 
     async def _drop(self) -> None:
