@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Protocol
 
-from bastion.errors import ValidationError
+from bastion.errors import BastionError, ValidationError
 from bastion.exchanges.port import Ticker
 
 __all__ = [
@@ -229,6 +229,8 @@ def _value_account(account: AccountBalances, source: PriceSource | None, quote: 
         if amount == 0:
             continue
         priced = price_in(source, asset, quote) if source is not None else _quote_only(asset, quote)
+        if priced is None and isinstance(source, _CachedSource) and source.reread_markets():
+            priced = price_in(source, asset, quote)  # a pair listed since the cached markets were read
         if priced is None:
             unpriced.append(asset)
             holdings.append(Holding(asset=asset, amount=amount, price=None, value=None, value_24h_ago=None, route=()))
@@ -354,12 +356,16 @@ class PriceCache:
     Without it every call opens each exchange, reads all its markets (Binance's exchangeInfo is
     several megabytes and weighs 20 of its 6,000 per minute) and a ticker per asset: on every
     overview page view. With it an exchange's markets are read once per ``markets_ttl_s`` and a
-    ticker once per ``ticker_ttl_s``; a failure is not kept (the next call tries again).
+    ticker once per ``ticker_ttl_s``; a failure is not kept (the next call tries again). An asset
+    that the cached markets cannot price (a pair listed since they were read) has them read again,
+    at most once per ``recheck_s``: dust with no route at all does not read them on every view.
 
     Parameters
     ----------
     markets_ttl_s, ticker_ttl_s
         How long markets and tickers are reused (seconds).
+    recheck_s
+        How soon markets may be read again for an asset they could not price (seconds).
     build
         Opens the price source of an exchange id and URL (by default its public ccxt tickers).
     clock
@@ -371,12 +377,17 @@ class PriceCache:
         *,
         markets_ttl_s: float = 3600.0,
         ticker_ttl_s: float = 15.0,
+        recheck_s: float = 300.0,
         build: Callable[[str, str | None], PriceSource] | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        if markets_ttl_s < 0 or ticker_ttl_s < 0:
-            raise ValidationError(f"cache lifetimes must be >= 0 s, got {markets_ttl_s} and {ticker_ttl_s}")
+        if markets_ttl_s < 0 or ticker_ttl_s < 0 or recheck_s < 0:
+            raise ValidationError(
+                f"cache lifetimes must be >= 0 s, got markets {markets_ttl_s}, ticker {ticker_ttl_s}, "
+                f"recheck {recheck_s}"
+            )
         self._markets_ttl = markets_ttl_s
+        self._recheck = recheck_s
         self._ticker_ttl = ticker_ttl_s
         self._build: Callable[[str, str | None], PriceSource] = build or _fresh_prices
         self._clock = clock
@@ -410,6 +421,7 @@ class _CachedSource:
         self._lock = threading.Lock()  # one ccxt client: one request at a time
         self._inner: PriceSource | None = None
         self._opened_at = 0.0
+        self._rechecked_at = 0.0  # the last attempt of reread_markets, failed or not
         self._tickers: dict[str, tuple[float, Ticker | None]] = {}
 
     def refresh(self) -> None:
@@ -423,6 +435,27 @@ class _CachedSource:
             self._inner = self._cache._build(self._exchange_id, self._url)  # a failure propagates, kept nowhere
             self._opened_at = now
             self._tickers.clear()
+
+    def reread_markets(self) -> bool:
+        """Read the markets again if they are at least ``recheck_s`` old; True when they were.
+
+        The open source is replaced only once the new one is open: a failure keeps the old markets
+        (and counts as the attempt, so a failing exchange is not asked on every view).
+        """
+        with self._lock:
+            now = self._cache._clock()
+            if self._inner is None or now - max(self._opened_at, self._rechecked_at) < self._cache._recheck:
+                return False
+            self._rechecked_at = now
+            try:
+                fresh = self._cache._build(self._exchange_id, self._url)
+            except BastionError:
+                return False
+            old, self._inner = self._inner, fresh
+            self._opened_at = now
+            self._tickers.clear()
+        _close(old)
+        return True
 
     def symbols(self) -> frozenset[str]:
         with self._lock:
@@ -506,7 +539,6 @@ def portfolio(
     SignerUnavailable
         No signer answers (live balances only come from it).
     """
-    from bastion.errors import BastionError
     from bastion.services.accounts import signer_client
 
     quote = _check_quote(quote)
